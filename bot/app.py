@@ -1,0 +1,103 @@
+"""Build the Telegram Application: settings, services, handlers, menus."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+
+from bot.context import SERVICES_KEY, TIMEZONE_KEY, BotApplication, BotContext
+from bot.processing import PerChatUpdateProcessor, ProcessedHook
+from bot.settings import Settings
+from domain.services import Services
+from handlers import admin, guards, help, registration
+from handlers.common import CHANNEL
+from handlers.errors import on_error
+from handlers.menus import refresh_chat_menu, set_default_menus
+
+log = logging.getLogger(__name__)
+
+# Handler groups. Order matters: the guard loads the writer first.
+GUARD_GROUP = -1
+MAIN_GROUP = 0
+
+
+def build_application(
+    settings: Settings,
+    services: Services,
+    *,
+    on_processed: ProcessedHook | None = None,
+) -> BotApplication:
+    """Wire an Application that talks to ``settings.telegram_api_base_url``."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("build_application needs a token")
+    builder: Any = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.file_base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(PerChatUpdateProcessor(on_processed=on_processed))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(_post_init)
+    )
+    application: BotApplication = builder.build()
+    application.bot_data[SERVICES_KEY] = services
+    application.bot_data[TIMEZONE_KEY] = settings.tz
+    application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
+    # One group: PTB runs the first matching handler of a group, so the fallbacks, listed
+    # last, only see what no command or form step took.
+    application.add_handlers(
+        [
+            *registration.HANDLERS,
+            *help.HANDLERS,
+            *admin.HANDLERS,
+            *registration.FALLBACK_HANDLERS,
+            *help.FALLBACK_HANDLERS,
+        ],
+        group=MAIN_GROUP,
+    )
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Set the command menus: the default one and one per admin or office chat we know."""
+    services = application.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    await set_default_menus(application.bot)
+    known = services.accounts.staff_contexts(CHANNEL)
+    for user in known:
+        await refresh_chat_menu(application.bot, user)
+    log.info("bot @%s ready; %d staff menus set", application.bot.username, len(known))
+
+
+def allowed_updates() -> list[str]:
+    return [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+
+async def start_polling(application: BotApplication, *, poll_timeout: int = 10) -> None:
+    """Start polling inside an already running event loop (tests, the demo).
+
+    ``run_polling`` owns the loop and calls ``post_init`` itself; here we do both by hand.
+    """
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0, timeout=poll_timeout, allowed_updates=allowed_updates()
+    )
+
+
+async def stop_polling(application: BotApplication) -> None:
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()

@@ -1,0 +1,167 @@
+"""The command line: run, demo, db, units, invite, admins, i18n.
+
+``python -m bot`` with a token runs the bot; without one it starts the local demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="poll Telegram (or TELEGRAM_API_BASE_URL) for updates")
+    demo = sub.add_parser("demo", help="local demo: Bot API stand-in + bot + terminal chat")
+    demo.add_argument("--database", help="SQLAlchemy URL (default: a fresh demo database)")
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply Alembic migrations up to head")
+
+    units = sub.add_parser("units", help="the units catalogue")
+    units_sub = units.add_subparsers(dest="units_command", required=True)
+    units_import = units_sub.add_parser("import", help="import units from YAML or CSV")
+    units_import.add_argument("file", type=Path)
+    units_list = units_sub.add_parser("list", help="list units")
+    units_list.add_argument("--all", action="store_true", help="include archived units")
+
+    invite = sub.add_parser("invite", help="print a one-time invite link for a unit")
+    invite.add_argument("unit_code")
+    invite.add_argument("--bot-username", help="bot username for the link (default: ask getMe)")
+
+    admins = sub.add_parser("admins", help="admins and office staff")
+    admins_sub = admins.add_subparsers(dest="admins_command", required=True)
+    for verb in ("add", "remove"):
+        cmd = admins_sub.add_parser(verb, help=f"{verb} a role for a Telegram user id")
+        cmd.add_argument("telegram_id", type=int)
+        cmd.add_argument("--role", choices=["admin", "office"], default="admin")
+    admins_sub.add_parser("list", help="list granted roles")
+
+    i18n = sub.add_parser("i18n", help="translations: extract, update, compile, check")
+    i18n.add_argument("action", choices=["extract", "update", "compile", "check"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "i18n":
+        from bot import i18n_tools
+
+        return i18n_tools.run(args.action)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    command = args.command or ("run" if settings.telegram_bot_token else "demo")
+    if command == "run":
+        if settings.telegram_bot_token is None:
+            print(
+                "configuration error: TELEGRAM_BOT_TOKEN is not set "
+                "(run `python -m bot demo` to try the bot without one)",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        from bot.runner import run_polling
+
+        run_polling(settings)
+        return 0
+    if command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(settings, database_url=getattr(args, "database", None))
+    return _admin_command(settings, args)
+
+
+def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import TELEGRAM, open_database, services_for
+    from domain.errors import DomainError
+    from domain.i18n import translator_for
+    from domain.units import CatalogueError
+    from storage.models import Role
+
+    db = open_database(settings)
+    services = services_for(settings, db)
+    t = translator_for("en", settings.tz)
+    if args.command == "db":
+        print("database is at the latest schema")
+        return 0
+    if args.command == "units" and args.units_command == "import":
+        try:
+            result = services.units.import_file(args.file, actor="cli")
+        except CatalogueError as error:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            print("nothing was imported", file=sys.stderr)
+            return 1
+        print(
+            f"created {len(result.created)}, updated {len(result.updated)}, "
+            f"archived {len(result.archived)}, restored {len(result.restored)}, "
+            f"unchanged {len(result.unchanged)}"
+        )
+        return 0
+    if args.command == "units":
+        for unit in services.units.list_units(include_archived=args.all):
+            state = "" if unit.active else "  [archived]"
+            print(f"{unit.code:24} {unit.kind.value:13} {unit.name_vi}{state}")
+        return 0
+    if args.command == "invite":
+        try:
+            issued = services.registration.create_invite(args.unit_code, actor="cli")
+        except DomainError as error:
+            print(error.text.render(t), file=sys.stderr)
+            return 1
+        username = args.bot_username or _bot_username(settings)
+        print(f"https://t.me/{username}?start={issued.code}")
+        print(
+            f"unit: {issued.unit.code} ({issued.unit.name_vi}); expires {t.date(issued.expires_at)}"
+        )
+        return 0
+    if args.command == "admins":
+        if args.admins_command == "list":
+            for grant in services.accounts.list_grants():
+                granted = f"{grant.granted_at:%Y-%m-%d}"
+                print(f"{grant.external_id:>14} {grant.role.value:7} granted {granted}")
+            for admin_id in settings.admin_ids:
+                print(f"{admin_id:>14} admin   (BOT_ADMIN_IDS)")
+            return 0
+        role = Role(args.role)
+        target = str(args.telegram_id)
+        if args.admins_command == "add":
+            done = services.accounts.grant_role(TELEGRAM, target, role, actor="cli")
+            print(f"{target} is now {role.value}" if done else f"{target} was already {role.value}")
+        else:
+            done = services.accounts.revoke_role(TELEGRAM, target, role, actor="cli")
+            print(
+                f"{target} is no longer {role.value}" if done else f"{target} was not {role.value}"
+            )
+        return 0
+    return 1
+
+
+def _bot_username(settings: Settings) -> str:
+    """Ask the Bot API for the username (the link needs it); a placeholder without a token."""
+    if settings.telegram_bot_token is None:
+        return "<bot_username>"
+    import asyncio
+
+    from telegram import Bot
+
+    async def fetch() -> str:
+        assert settings.telegram_bot_token is not None
+        async with Bot(
+            settings.telegram_bot_token.get_secret_value(),
+            base_url=settings.telegram_api_base_url,
+            base_file_url=settings.file_base_url,
+        ) as bot:
+            return bot.username
+
+    return asyncio.run(fetch())

@@ -1,0 +1,59 @@
+"""Process updates concurrently across chats but strictly in order within one chat.
+
+A focal point on a weak link may send several answers in a burst; they must be applied in
+the order sent, while other units' focal points are not kept waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+ProcessedHook = Callable[[object], None]
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    def __init__(
+        self, max_concurrent_updates: int = 64, on_processed: ProcessedHook | None = None
+    ) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiters: dict[int, int] = {}
+        self._on_processed = on_processed
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _chat_key(update)
+        if key is None:
+            await coroutine
+        else:
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            self._waiters[key] = self._waiters.get(key, 0) + 1
+            try:
+                async with lock:
+                    await coroutine
+            finally:
+                self._waiters[key] -= 1
+                if not self._waiters[key]:  # forget idle chats: memory stays flat
+                    del self._waiters[key]
+                    del self._locks[key]
+        if self._on_processed is not None:
+            self._on_processed(update)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def _chat_key(update: object) -> int | None:
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        if update.effective_user is not None:
+            return update.effective_user.id
+    return None

@@ -1,0 +1,27 @@
+"""Open the database (migrated) and build the services from Settings."""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from domain.clock import Clock, SystemClock
+from domain.services import Services, build_services
+from storage.db import Database, make_engine, upgrade
+
+TELEGRAM = "telegram"
+
+
+def open_database(settings: Settings, *, migrate: bool = True) -> Database:
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return Database(engine)
+
+
+def services_for(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
+    return build_services(
+        db,
+        clock or SystemClock(),
+        default_language=settings.locale,
+        config_admins=[(TELEGRAM, str(admin_id)) for admin_id in settings.admin_ids],
+        invite_ttl=settings.invite_ttl,
+    )

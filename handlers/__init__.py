@@ -1,0 +1,1 @@
+"""Telegram adapter: parse an update, call one domain service, render one translated reply."""

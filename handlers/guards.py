@@ -1,0 +1,37 @@
+"""Run before every other handler (group -1): keep to private chats and load the writer."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
+
+from bot.context import USER_KEY, BotContext
+from handlers.common import CHANNEL, identity_of
+
+
+async def load_user(update: Update, context: BotContext) -> None:
+    """Ignore groups and channels; put the writer's UserContext on the context."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE or update.effective_user is None:
+        # The bot serves people one to one; a group or channel gets no answer and no data.
+        raise ApplicationHandlerStop
+    if update.effective_user.is_bot:
+        raise ApplicationHandlerStop
+    if update.my_chat_member is not None:
+        _note_reachability(update, context)
+        raise ApplicationHandlerStop
+    identity = identity_of(update)
+    assert identity is not None and context.user_data is not None
+    context.user_data[USER_KEY] = context.services.accounts.load(identity)
+
+
+def _note_reachability(update: Update, context: BotContext) -> None:
+    """A private chat member update says the person blocked (kicked) or restarted the bot."""
+    assert update.my_chat_member is not None
+    status = update.my_chat_member.new_chat_member.status
+    if status == ChatMemberStatus.BANNED:
+        context.services.accounts.mark_unreachable(CHANNEL, str(update.my_chat_member.chat.id))
+
+
+HANDLERS: list[BaseHandler[Update, BotContext, None]] = [TypeHandler(Update, load_user)]

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel models, repositories and Alembic migrations. Knows no transport."""

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from domain.clock import FixedClock
+from standin.telegram import FakeTelegram
+from tests.harness import TOKEN, BotHarness, make_settings
+
+# Never let httpx pick up a proxy for the loopback stand-in.
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+ADMIN_ID = 1
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests build Settings explicitly; a developer's .env or variables must not leak in."""
+    for name in list(os.environ):
+        if name.startswith(("TELEGRAM_", "BOT_", "DATABASE_URL", "ZALO_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2023, 5, 22, 9, 0, tzinfo=VN))
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram(TOKEN)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, clock: FixedClock, telegram: FakeTelegram
+) -> AsyncIterator[BotHarness]:
+    settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=telegram.base_url)
+    bot = BotHarness(settings, clock, telegram)
+    bot.services.units.ensure_default_catalogue()
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+        bot.db.engine.dispose()

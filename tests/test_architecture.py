@@ -1,0 +1,41 @@
+"""The domain and storage know no transport: a walk over their imports proves it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSPORT_FREE = ["domain", "storage", "scheduler"]
+FORBIDDEN = ("telegram", "handlers", "bot")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_domain_and_storage_import_no_transport() -> None:
+    offenders = []
+    for package in TRANSPORT_FREE:
+        for path in (ROOT / package).rglob("*.py"):
+            for name in _imports(path):
+                if name.split(".")[0] in FORBIDDEN:
+                    offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_storage_does_not_import_domain() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "storage").rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] == "domain"
+    ]
+    assert offenders == []

@@ -1,0 +1,38 @@
+"""Every message has its Vietnamese translation; dates read the Vietnamese way."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot import i18n_tools
+from domain.i18n import LOCALES_DIR, translator_for
+
+
+def test_every_message_is_translated_to_vietnamese() -> None:
+    i18n_tools.extract()
+    missing = i18n_tools.missing_translations("vi")
+    assert missing == [], f"untranslated: {missing}"
+
+
+def test_translations_keep_their_placeholders() -> None:
+    import re
+
+    from babel.messages.pofile import read_po
+
+    placeholder = re.compile(r"\{(\w+)\}")
+    with (LOCALES_DIR / "vi" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    for message in catalog:
+        if message.id and isinstance(message.id, str):
+            assert set(placeholder.findall(message.id)) == set(
+                placeholder.findall(str(message.string))
+            ), message.id
+
+
+def test_vietnamese_dates() -> None:
+    vi = translator_for("vi")
+    assert vi.date(date(2023, 6, 5)) == "thứ Hai, 05/6/2023"
+    assert vi.short_date(date(2023, 12, 5)) == "05/12/2023"
+    assert vi.number(1200) == "1.200"
+    en = translator_for("en")
+    assert en.date(date(2023, 6, 5)) == "Monday, 5 June 2023"
