@@ -13,7 +13,7 @@ from bot.context import SERVICES_KEY, TIMEZONE_KEY, BotApplication, BotContext
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
 from bot.settings import Settings
 from domain.services import Services
-from handlers import admin, guards, help, registration
+from handlers import admin, guards, help, office, registration, reports
 from handlers.common import CHANNEL
 from handlers.errors import on_error
 from handlers.menus import refresh_chat_menu, set_default_menus
@@ -56,7 +56,9 @@ def build_application(
             *registration.HANDLERS,
             *help.HANDLERS,
             *admin.HANDLERS,
-            *registration.FALLBACK_HANDLERS,
+            *office.HANDLERS,
+            *reports.HANDLERS,
+            *reports.TEXT_HANDLERS,
             *help.FALLBACK_HANDLERS,
         ],
         group=MAIN_GROUP,
@@ -69,6 +71,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     """Set the command menus: the default one and one per admin or office chat we know."""
     services = application.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
+    now = services.clock.now().astimezone(services.tz)
+    services.periods.ensure_year(now.year)  # the plan's periods exist every year by default
     await set_default_menus(application.bot)
     known = services.accounts.staff_contexts(CHANNEL)
     for user in known:

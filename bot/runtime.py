@@ -24,4 +24,5 @@ def services_for(settings: Settings, db: Database, clock: Clock | None = None) -
         default_language=settings.locale,
         config_admins=[(TELEGRAM, str(admin_id)) for admin_id in settings.admin_ids],
         invite_ttl=settings.invite_ttl,
+        tz=settings.tz,
     )

@@ -29,9 +29,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("help", N_("What I can do for you"), Audience.EVERYONE),
     CommandSpec("whoami", N_("Your unit and role"), Audience.REGISTERED),
     CommandSpec("lang", N_("Language: Tiếng Việt / English"), Audience.EVERYONE, "vi|en"),
+    CommandSpec("report", N_("Fill in or continue your unit's report"), Audience.REGISTERED),
+    CommandSpec("cancel", N_("Stop filling in (your answers are kept)"), Audience.REGISTERED),
+    CommandSpec("periods", N_("Report periods and their keys"), Audience.OFFICE),
+    CommandSpec("answers", N_("A unit's answers"), Audience.OFFICE, "<unit-code> [period]"),
+    CommandSpec("export", N_("Excel file of every unit's report"), Audience.OFFICE, "[period]"),
     CommandSpec(
         "invite", N_("Invite link for a unit's focal point"), Audience.ADMIN, "<unit-code>"
     ),
+    CommandSpec(
+        "reopen",
+        N_("Let a unit amend after the deadline"),
+        Audience.ADMIN,
+        "<unit-code> [period] [days]",
+    ),
+    CommandSpec("adhoc", N_("Request an ad-hoc report"), Audience.ADMIN, "<dd/mm/yyyy> <title>"),
 )
 
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from domain.accounts import AccountService
+from domain.calendar import DEFAULT_CALENDAR, CalendarConfig, load_calendar
 from domain.clock import Clock
+from domain.forms import DEFAULT_FORMS_DIR, Form, load_forms
+from domain.periods import PeriodService
 from domain.registration import RegistrationService
+from domain.reporting import ReportingService
 from domain.units import UnitCatalogue
 from storage.db import Database
 
@@ -17,9 +23,14 @@ from storage.db import Database
 class Services:
     db: Database
     clock: Clock
+    tz: ZoneInfo
     accounts: AccountService
     registration: RegistrationService
     units: UnitCatalogue
+    forms: dict[str, Form]
+    calendar: CalendarConfig
+    periods: PeriodService
+    reporting: ReportingService
 
 
 def build_services(
@@ -29,13 +40,26 @@ def build_services(
     default_language: str = "vi",
     config_admins: Iterable[tuple[str, str]] = (),
     invite_ttl: timedelta = timedelta(days=14),
+    tz: ZoneInfo | None = None,
+    forms_dir: Path = DEFAULT_FORMS_DIR,
+    calendar_path: Path = DEFAULT_CALENDAR,
 ) -> Services:
+    """Build every service; broken form or calendar definitions raise here, before start."""
+    zone = tz or ZoneInfo("Asia/Ho_Chi_Minh")
+    forms = load_forms(forms_dir)
+    calendar = load_calendar(calendar_path)
+    periods = PeriodService(db, clock, calendar, zone, set(forms))
     return Services(
         db=db,
         clock=clock,
+        tz=zone,
         accounts=AccountService(
             db, clock, default_language=default_language, config_admins=config_admins
         ),
         registration=RegistrationService(db, clock, invite_ttl=invite_ttl),
         units=UnitCatalogue(db, clock),
+        forms=forms,
+        calendar=calendar,
+        periods=periods,
+        reporting=ReportingService(db, clock, forms, periods, zone),
     )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import USER_KEY, BotContext
 from domain.registration import RegistrationError, looks_like_code
 from handlers.common import esc, identity_of, reply
-from handlers.help import fallback, help_text
+from handlers.help import help_text
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -31,13 +31,15 @@ async def start(update: Update, context: BotContext) -> None:
     )
 
 
-async def typed_code(update: Update, context: BotContext) -> None:
-    """Someone not yet registered pasted a code instead of opening the link."""
-    assert update.effective_message is not None and update.effective_message.text
-    if context.me.is_focal_point:
-        await fallback(update, context)
-        return
-    await _register(update, context, update.effective_message.text)
+async def register_typed_code(update: Update, context: BotContext) -> bool:
+    """Someone not yet a focal point pasted a code instead of opening the link."""
+    message = update.effective_message
+    if context.me.is_focal_point or message is None or not message.text:
+        return False
+    if not looks_like_code(message.text):
+        return False
+    await _register(update, context, message.text)
+    return True
 
 
 async def _register(update: Update, context: BotContext, code: str) -> None:
@@ -77,18 +79,4 @@ async def _register(update: Update, context: BotContext, code: str) -> None:
     await reply(update, "\n".join(lines))
 
 
-def _unregistered_code_filter() -> filters.BaseFilter:
-    class _LooksLikeCode(filters.MessageFilter):
-        def filter(self, message: object) -> bool:
-            text = getattr(message, "text", None)
-            return isinstance(text, str) and looks_like_code(text)
-
-    return _LooksLikeCode()
-
-
 HANDLERS: list[BaseHandler[Update, BotContext, None]] = [CommandHandler("start", start)]
-
-# Registered after every other handler: a form answer must never be taken for a code.
-FALLBACK_HANDLERS: list[BaseHandler[Update, BotContext, None]] = [
-    MessageHandler(filters.TEXT & ~filters.COMMAND & _unregistered_code_filter(), typed_code),
-]

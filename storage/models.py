@@ -126,3 +126,98 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64)
     target: str = Field(default="", max_length=200)
     details: str = Field(default="")
+
+
+class ReportStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class ReportPeriod(SQLModel, table=True):
+    """A form to fill for a year or a request: "6 tháng đầu năm 2023", due before 5/6/2023."""
+
+    __tablename__ = "report_period"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True, max_length=64)  # "six_month:2023", "ad_hoc:7"
+    form_key: str = Field(max_length=64)
+    year: int
+    label_vi: str = Field(max_length=300)
+    label_en: str = Field(default="", max_length=300)
+    opens_at: datetime = Field(sa_column=_utc_column())
+    due_at: datetime = Field(sa_column=_utc_column(index=True))
+    # The day shown after "trước ngày" (before): stored so every screen says the same.
+    due_display: str = Field(max_length=10)  # ISO date
+    audience: str | None = Field(default=None)  # JSON list of unit codes; None = every unit
+    ad_hoc: bool = Field(default=False)
+    created_by: str = Field(default="system", max_length=100)
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class Report(SQLModel, table=True):
+    """One unit's report for one period: the shared draft and its submission state."""
+
+    __tablename__ = "report"
+    __table_args__ = (UniqueConstraint("period_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="report_period.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    status: ReportStatus = Field(default=ReportStatus.DRAFT)
+    form_version: int = Field(default=1)
+    created_at: datetime = Field(sa_column=_utc_column())
+    updated_at: datetime = Field(sa_column=_utc_column())
+    submitted_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    submitted_by_account_id: int | None = Field(default=None, foreign_key="account.id")
+    version: int = Field(default=0)  # number of submitted versions
+    amending: bool = Field(default=False)  # a submitted report whose answers are being changed
+    reopened_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class Answer(SQLModel, table=True):
+    """The current answer to one question of a report (the draft), and who gave it."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("report_id", "question_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    question_key: str = Field(max_length=64)
+    value_json: str  # JSON; "null" with skipped=True for a skipped optional question
+    skipped: bool = Field(default=False)
+    answered_by_account_id: int = Field(foreign_key="account.id")
+    answered_at: datetime = Field(sa_column=_utc_column())
+
+
+class ReportVersion(SQLModel, table=True):
+    """A submitted version: a frozen copy of the answers. Amendments add versions."""
+
+    __tablename__ = "report_version"
+    __table_args__ = (UniqueConstraint("report_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    version: int
+    answers_json: str
+    submitted_at: datetime = Field(sa_column=_utc_column())
+    submitted_by_account_id: int = Field(foreign_key="account.id")
+    late: bool = Field(default=False)
+
+
+class FormSession(SQLModel, table=True):
+    """Where one chat is in a form, kept in the database so a restart loses nothing."""
+
+    __tablename__ = "form_session"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    account_id: int = Field(foreign_key="account.id")
+    report_id: int = Field(foreign_key="report.id")
+    mode: str = Field(max_length=16)  # "question", "confirm", "review", "edit_pick"
+    question_key: str | None = Field(default=None, max_length=64)
+    pending_json: str | None = Field(default=None)  # a value awaiting "yes, that is right"
+    state_json: str = Field(default="{}")  # back stack, multi-choice selection, edit mode
+    step: int = Field(default=0)  # bumps on every prompt: buttons carry it to detect staleness
+    updated_at: datetime = Field(sa_column=_utc_column())

@@ -68,7 +68,10 @@ class ChatUser:
         raise AssertionError(f"no button {label!r} in {target.buttons}")
 
     async def press_data(self, message_id: int, data: str) -> list[SentMessage]:
-        update_id = self.harness.telegram.inject_callback(self.user_id, message_id, data)
+        """Press a button with any data, even one the message never had (a forged press)."""
+        update_id = self.harness.telegram.inject_callback(
+            self.user_id, message_id, data, strict=False
+        )
         return await self.harness.replies_to(self.user_id, update_id)
 
 

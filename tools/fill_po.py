@@ -21,8 +21,11 @@ def main() -> None:
     with po_path.open("rb") as po_file:
         catalog = read_po(po_file, locale=language)
     for message in catalog:
-        if message.id in translations:
-            message.string = translations[str(message.id)]
+        key = message.id[0] if isinstance(message.id, tuple) else message.id
+        if key in translations:
+            text = translations[str(key)]
+            # Vietnamese has one plural form: the same text serves every count.
+            message.string = (text,) if isinstance(message.id, tuple) else text
             message.flags.discard("fuzzy")
     with po_path.open("wb") as po_file:
         write_po(po_file, catalog, width=0, omit_header=False)

@@ -1,0 +1,201 @@
+"""Consolidated figures for the office: an .xlsx (or .csv) of every unit's report.
+
+Only submitted versions count towards the totals: a draft is shown with its status but its
+figures stay out of what the office reports upwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from domain.forms.definition import Form, Question
+from domain.forms.parsing import format_value
+from domain.i18n import Translator
+from domain.reporting import ReportSnapshot
+
+NUMERIC_TYPES = {"integer", "decimal", "percentage"}
+SUMMABLE_TYPES = {"integer", "decimal"}  # a sum of percentages means nothing
+KIND_ORDER = ("department", "organisation", "district", "commune")
+
+
+@dataclass(frozen=True)
+class ExportSheet:
+    title: str
+    form: Form
+    snapshots: Sequence[ReportSnapshot]
+
+
+def _kind_label(kind: str, t: Translator) -> str:
+    labels = {
+        "department": t("Department"),
+        "organisation": t("Organisation"),
+        "district": t("District"),
+        "commune": t("Commune"),
+    }
+    return labels.get(kind, kind)
+
+
+def _status_label(snapshot: ReportSnapshot, t: Translator) -> str:
+    return {
+        "submitted": t("Submitted"),
+        "draft": t("In progress"),
+        "not_started": t("Not started"),
+    }[snapshot.status]
+
+
+def _cell_value(question: Question, value: Any, language: str) -> Any:
+    if value is None:
+        return None
+    if question.type in NUMERIC_TYPES and isinstance(value, int | float):
+        return value
+    return format_value(question, value, language)
+
+
+def table(sheet: ExportSheet, t: Translator) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
+    """Header, one row per unit, and the totals rows (all units, then per unit kind)."""
+    language = t.language
+    questions = list(sheet.form.questions)
+    header = [
+        t("Code"),
+        t("Unit"),
+        t("Kind"),
+        t("Status"),
+        t("Submitted at"),
+        t("By"),
+        t("On time"),
+        *[question.label(language) for question in questions],
+    ]
+    body: list[list[Any]] = []
+    for snap in sheet.snapshots:
+        submitted = snap.status == "submitted"
+        on_time = "" if not submitted else (t("Late") if snap.late else t("On time"))
+        when = t.datetime(snap.submitted_at) if snap.submitted_at else ""
+        values = [
+            _cell_value(q, snap.answers.get(q.key), language) if submitted else None
+            for q in questions
+        ]
+        body.append(
+            [
+                snap.unit.code,
+                snap.unit.name(language),
+                _kind_label(snap.unit.kind, t),
+                _status_label(snap, t),
+                when,
+                snap.submitted_by or "",
+                on_time,
+                *values,
+            ]
+        )
+    totals: list[list[Any]] = []
+    groups: list[tuple[str, list[ReportSnapshot]]] = [
+        (t("Total, all units"), list(sheet.snapshots))
+    ]
+    for kind in KIND_ORDER:
+        members = [s for s in sheet.snapshots if s.unit.kind == kind]
+        if members:
+            groups.append((t("Total: {kind}", kind=_kind_label(kind, t)), members))
+    for label, members in groups:
+        done = [s for s in members if s.status == "submitted"]
+        row: list[Any] = [
+            "",
+            label,
+            "",
+            t("{done}/{total} submitted", done=len(done), total=len(members)),
+            "",
+            "",
+            "",
+        ]
+        for question in questions:
+            if question.type in SUMMABLE_TYPES:
+                numbers = [
+                    s.answers[question.key]
+                    for s in done
+                    if isinstance(s.answers.get(question.key), int | float)
+                ]
+                row.append(sum(numbers))
+            else:
+                row.append(None)
+        totals.append(row)
+    return header, body, totals
+
+
+def write_xlsx(sheets: Sequence[ExportSheet], t: Translator, *, generated_at: datetime) -> bytes:
+    """One sheet per period/form, plus the units that have not submitted."""
+    workbook = Workbook()
+    default = workbook.active
+    assert default is not None
+    workbook.remove(default)
+    bold = Font(bold=True)
+    shade = PatternFill("solid", fgColor="DDEBF7")
+    for sheet in sheets:
+        header, body, totals = table(sheet, t)
+        ws = workbook.create_sheet(_sheet_title(sheet.title, workbook.sheetnames))
+        ws.append(header)
+        for cell in ws[1]:
+            cell.font = bold
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for row in body:
+            ws.append(row)
+        for row in totals:
+            ws.append(row)
+            for cell in ws[ws.max_row]:
+                cell.font = bold
+                cell.fill = shade
+        ws.freeze_panes = "C2"
+        for index, width in enumerate([16, 40, 14, 14, 22, 22, 10], start=1):
+            ws.column_dimensions[get_column_letter(index)].width = width
+        for index in range(8, len(header) + 1):
+            ws.column_dimensions[get_column_letter(index)].width = 18
+    missing_ws = workbook.create_sheet(_sheet_title(t("Not submitted"), workbook.sheetnames))
+    missing_ws.append([t("Report"), t("Code"), t("Unit"), t("Kind"), t("Status")])
+    for cell in missing_ws[1]:
+        cell.font = bold
+    for sheet in sheets:
+        for snap in sheet.snapshots:
+            if snap.status != "submitted":
+                missing_ws.append(
+                    [
+                        sheet.title,
+                        snap.unit.code,
+                        snap.unit.name(t.language),
+                        _kind_label(snap.unit.kind, t),
+                        _status_label(snap, t),
+                    ]
+                )
+    missing_ws.column_dimensions["A"].width = 36
+    missing_ws.column_dimensions["C"].width = 40
+    workbook.properties.creator = "vstbpn-bot"
+    workbook.properties.created = generated_at.replace(tzinfo=None)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def write_csv(sheet: ExportSheet, t: Translator) -> bytes:
+    header, body, totals = table(sheet, t)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(body)
+    writer.writerows(totals)
+    # A BOM so that Excel opens the Vietnamese text as UTF-8.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _sheet_title(title: str, taken: Sequence[str]) -> str:
+    cleaned = "".join("-" if c in "[]:*?/\\" else c for c in title)[:31] or "Sheet"
+    candidate, number = cleaned, 2
+    while candidate in taken:
+        suffix = f" ({number})"
+        candidate = cleaned[: 31 - len(suffix)] + suffix
+        number += 1
+    return candidate
