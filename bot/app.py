@@ -13,12 +13,17 @@ from bot.context import SERVICES_KEY, TIMEZONE_KEY, BotApplication, BotContext
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
 from bot.settings import Settings
 from domain.services import Services
-from handlers import admin, guards, help, office, registration, reports
+from handlers import admin, calendar, guards, help, office, registration, reports
 from handlers.common import CHANNEL
 from handlers.errors import on_error
 from handlers.menus import refresh_chat_menu, set_default_menus
+from handlers.notifier import TelegramNotifier
+from scheduler.reminders import ReminderScheduler
 
 log = logging.getLogger(__name__)
+
+RUN_SCHEDULER_KEY = "run_scheduler"
+SCHEDULER_KEY = "scheduler"
 
 # Handler groups. Order matters: the guard loads the writer first.
 GUARD_GROUP = -1
@@ -30,6 +35,7 @@ def build_application(
     services: Services,
     *,
     on_processed: ProcessedHook | None = None,
+    run_scheduler: bool = True,
 ) -> BotApplication:
     """Wire an Application that talks to ``settings.telegram_api_base_url``."""
     if settings.telegram_bot_token is None:
@@ -44,10 +50,12 @@ def build_application(
         .concurrent_updates(PerChatUpdateProcessor(on_processed=on_processed))
         .rate_limiter(AIORateLimiter(max_retries=2))
         .post_init(_post_init)
+        .post_stop(_post_stop)
     )
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[TIMEZONE_KEY] = settings.tz
+    application.bot_data[RUN_SCHEDULER_KEY] = run_scheduler
     application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
     # One group: PTB runs the first matching handler of a group, so the fallbacks, listed
     # last, only see what no command or form step took.
@@ -57,6 +65,7 @@ def build_application(
             *help.HANDLERS,
             *admin.HANDLERS,
             *office.HANDLERS,
+            *calendar.HANDLERS,
             *reports.HANDLERS,
             *reports.TEXT_HANDLERS,
             *help.FALLBACK_HANDLERS,
@@ -77,7 +86,19 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     known = services.accounts.staff_contexts(CHANNEL)
     for user in known:
         await refresh_chat_menu(application.bot, user)
+    if application.bot_data.get(RUN_SCHEDULER_KEY):
+        scheduler = ReminderScheduler(
+            services.reminders, TelegramNotifier(application.bot), services.tz
+        )
+        scheduler.start()
+        application.bot_data[SCHEDULER_KEY] = scheduler
     log.info("bot @%s ready; %d staff menus set", application.bot.username, len(known))
+
+
+async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    scheduler = application.bot_data.pop(SCHEDULER_KEY, None)
+    if isinstance(scheduler, ReminderScheduler):
+        scheduler.shutdown()
 
 
 def allowed_updates() -> list[str]:
@@ -104,4 +125,6 @@ async def stop_polling(application: BotApplication) -> None:
         await application.updater.stop()
     if application.running:
         await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
     await application.shutdown()

@@ -9,8 +9,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from domain.i18n import Translator
+    from domain.services import Services
 
 EXIT_CONFIG = 2
 
@@ -45,6 +50,29 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--role", choices=["admin", "office"], default="admin")
     admins_sub.add_parser("list", help="list granted roles")
 
+    forms = sub.add_parser("forms", help="report form definitions")
+    forms_sub = forms.add_subparsers(dest="forms_command", required=True)
+    forms_sub.add_parser("check", help="validate content/forms/*.yaml")
+
+    calendar = sub.add_parser("calendar", help="print a year's deadlines and planned reminders")
+    calendar.add_argument("--year", type=int, help="default: this year")
+    calendar.add_argument("--lang", choices=["vi", "en"], default="vi")
+
+    periods = sub.add_parser("periods", help="report periods")
+    periods_sub = periods.add_subparsers(dest="periods_command", required=True)
+    periods_list = periods_sub.add_parser("list", help="list periods")
+    periods_list.add_argument("--year", type=int)
+    periods_add = periods_sub.add_parser("add", help="add an ad-hoc report request")
+    periods_add.add_argument("--title", required=True)
+    periods_add.add_argument("--due", required=True, help="deadline date (before), YYYY-MM-DD")
+    periods_add.add_argument("--form", default="ad_hoc")
+    periods_add.add_argument("--units", help="comma-separated unit codes (default: all)")
+
+    export = sub.add_parser("export", help="export a period's reports to .xlsx or .csv")
+    export.add_argument("--period", help="period key, e.g. six_month:2023 (default: latest)")
+    export.add_argument("--out", type=Path, required=True, help="FILE.xlsx or FILE.csv")
+    export.add_argument("--lang", choices=["vi", "en"], default="vi")
+
     i18n = sub.add_parser("i18n", help="translations: extract, update, compile, check")
     i18n.add_argument("action", choices=["extract", "update", "compile", "check"])
     return parser
@@ -56,6 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import i18n_tools
 
         return i18n_tools.run(args.action)
+    if args.command == "forms":
+        from domain.forms import check_forms
+
+        problems = check_forms()
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            return 1
+        print("every form definition is valid")
+        return 0
     try:
         settings = load_settings()
     except ConfigError as error:
@@ -71,14 +109,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return EXIT_CONFIG
         from bot.runner import run_polling
+        from domain.calendar import CalendarError
+        from domain.forms import FormDefinitionError
 
-        run_polling(settings)
+        try:
+            run_polling(settings)
+        except (FormDefinitionError, CalendarError) as error:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_CONFIG
         return 0
-    if command == "demo":
-        from bot.demo import run_demo
+    from domain.calendar import CalendarError
+    from domain.forms import FormDefinitionError
 
-        return run_demo(settings, database_url=getattr(args, "database", None))
-    return _admin_command(settings, args)
+    try:
+        if command == "demo":
+            from bot.demo import run_demo
+
+            return run_demo(settings, database_url=getattr(args, "database", None))
+        return _admin_command(settings, args)
+    except (FormDefinitionError, CalendarError) as error:
+        # The bot must not start on a broken definition: say where, stop.
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -125,6 +179,16 @@ def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
             f"unit: {issued.unit.code} ({issued.unit.name_vi}); expires {t.date(issued.expires_at)}"
         )
         return 0
+    if args.command == "calendar":
+        from domain.reminder_plan import render_year
+
+        year = args.year or services.clock.now().astimezone(settings.tz).year
+        print(render_year(services.calendar, year, translator_for(args.lang, settings.tz)))
+        return 0
+    if args.command == "periods":
+        return _periods_command(services, args, t)
+    if args.command == "export":
+        return _export_command(services, args, settings)
     if args.command == "admins":
         if args.admins_command == "list":
             for grant in services.accounts.list_grants():
@@ -165,3 +229,66 @@ def _bot_username(settings: Settings) -> str:
             return bot.username
 
     return asyncio.run(fetch())
+
+
+def _periods_command(services: Services, args: argparse.Namespace, t: Translator) -> int:
+    from datetime import date
+
+    from domain.errors import DomainError
+
+    if args.periods_command == "add":
+        try:
+            due = date.fromisoformat(args.due)
+        except ValueError:
+            print("--due must be a date as YYYY-MM-DD", file=sys.stderr)
+            return 1
+        codes = [code.strip() for code in (args.units or "").split(",") if code.strip()]
+        try:
+            period = services.periods.add_ad_hoc(
+                title=args.title,
+                due_display=due,
+                form_key=args.form,
+                unit_codes=codes or None,
+                actor="cli",
+            )
+        except DomainError as error:
+            print(error.text.render(t), file=sys.stderr)
+            return 1
+        print(f"{period.key}: {period.label_vi}, due before {period.due_display.isoformat()}")
+        return 0
+    year = args.year
+    if year is not None:
+        services.periods.ensure_year(year)
+    for period in services.periods.all(year):
+        print(f"{period.key:28} due before {period.due_display.isoformat()}  {period.label_vi}")
+    return 0
+
+
+def _export_command(services: Services, args: argparse.Namespace, settings: Settings) -> int:
+    from domain.export import ExportSheet, write_csv, write_xlsx
+    from domain.i18n import translator_for
+
+    t = translator_for(args.lang, settings.tz)
+    period = services.periods.resolve(args.period)
+    if period is None:
+        print(
+            f"no report period {args.period!r} (see `python -m bot periods list`)", file=sys.stderr
+        )
+        return 1
+    sheet = ExportSheet(
+        period.label(args.lang),
+        services.reporting.form(period.form_key),
+        services.reporting.snapshots(period),
+    )
+    suffix = args.out.suffix.lower()
+    if suffix == ".csv":
+        content = write_csv(sheet, t)
+    elif suffix == ".xlsx":
+        content = write_xlsx([sheet], t, generated_at=services.clock.now())
+    else:
+        print("--out must end in .xlsx or .csv", file=sys.stderr)
+        return 1
+    args.out.write_bytes(content)
+    submitted = sum(1 for snapshot in sheet.snapshots if snapshot.status == "submitted")
+    print(f"{args.out}: {period.key}, {submitted}/{len(sheet.snapshots)} units submitted")
+    return 0

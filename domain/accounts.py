@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from domain.audit import record_action
 from domain.clock import Clock
@@ -131,12 +131,21 @@ class AccountService:
         with self._db.transaction() as session:
             return list(repo.role_grants(session))
 
-    def mark_unreachable(self, channel: str, chat_id: str) -> None:
-        """Note that messages to this chat are refused (blocked bot, deleted account)."""
+    def mark_unreachable(self, channel: str, chat_id: str) -> bool:
+        """Note that messages to this chat are refused (blocked bot, deleted account).
+
+        True when this is news (the account was reachable until now).
+        """
         now = self._clock.now()
+        newly = False
         with self._db.transaction() as session:
-            for account in session.query(Account).filter_by(channel=channel, chat_id=chat_id):
-                account.unreachable_at = now
+            for account in session.exec(
+                select(Account).where(Account.channel == channel, Account.chat_id == chat_id)
+            ).all():
+                newly = newly or account.unreachable_at is None
+                if account.unreachable_at is None:
+                    account.unreachable_at = now
+        return newly
 
     def staff_contexts(self, channel: str) -> list[UserContext]:
         """Contexts of the admins and office staff who have written to the bot at least once."""

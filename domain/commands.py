@@ -31,7 +31,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("lang", N_("Language: Tiếng Việt / English"), Audience.EVERYONE, "vi|en"),
     CommandSpec("report", N_("Fill in or continue your unit's report"), Audience.REGISTERED),
     CommandSpec("cancel", N_("Stop filling in (your answers are kept)"), Audience.REGISTERED),
+    CommandSpec("calendar", N_("Deadlines and action months"), Audience.REGISTERED, "[year]"),
     CommandSpec("periods", N_("Report periods and their keys"), Audience.OFFICE),
+    CommandSpec("remind", N_("Remind units that have not submitted"), Audience.OFFICE, "[period]"),
     CommandSpec("answers", N_("A unit's answers"), Audience.OFFICE, "<unit-code> [period]"),
     CommandSpec("export", N_("Excel file of every unit's report"), Audience.OFFICE, "[period]"),
     CommandSpec(

@@ -14,6 +14,7 @@ from domain.clock import Clock
 from domain.forms import DEFAULT_FORMS_DIR, Form, load_forms
 from domain.periods import PeriodService
 from domain.registration import RegistrationService
+from domain.reminders import ReminderService
 from domain.reporting import ReportingService
 from domain.units import UnitCatalogue
 from storage.db import Database
@@ -31,6 +32,7 @@ class Services:
     calendar: CalendarConfig
     periods: PeriodService
     reporting: ReportingService
+    reminders: ReminderService
 
 
 def build_services(
@@ -49,17 +51,20 @@ def build_services(
     forms = load_forms(forms_dir)
     calendar = load_calendar(calendar_path)
     periods = PeriodService(db, clock, calendar, zone, set(forms))
+    accounts = AccountService(
+        db, clock, default_language=default_language, config_admins=config_admins
+    )
+    reporting = ReportingService(db, clock, forms, periods, zone)
     return Services(
         db=db,
         clock=clock,
         tz=zone,
-        accounts=AccountService(
-            db, clock, default_language=default_language, config_admins=config_admins
-        ),
+        accounts=accounts,
         registration=RegistrationService(db, clock, invite_ttl=invite_ttl),
         units=UnitCatalogue(db, clock),
         forms=forms,
         calendar=calendar,
         periods=periods,
-        reporting=ReportingService(db, clock, forms, periods, zone),
+        reporting=reporting,
+        reminders=ReminderService(db, clock, calendar, periods, reporting, accounts, zone),
     )

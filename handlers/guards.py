@@ -8,6 +8,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.context import USER_KEY, BotContext
 from handlers.common import CHANNEL, identity_of
+from handlers.notifier import TelegramNotifier
 
 
 async def load_user(update: Update, context: BotContext) -> None:
@@ -19,19 +20,21 @@ async def load_user(update: Update, context: BotContext) -> None:
     if update.effective_user.is_bot:
         raise ApplicationHandlerStop
     if update.my_chat_member is not None:
-        _note_reachability(update, context)
+        await _note_reachability(update, context)
         raise ApplicationHandlerStop
     identity = identity_of(update)
     assert identity is not None and context.user_data is not None
     context.user_data[USER_KEY] = context.services.accounts.load(identity)
 
 
-def _note_reachability(update: Update, context: BotContext) -> None:
-    """A private chat member update says the person blocked (kicked) or restarted the bot."""
+async def _note_reachability(update: Update, context: BotContext) -> None:
+    """A private chat member update says the person blocked (kicked) the bot: tell the office."""
     assert update.my_chat_member is not None
     status = update.my_chat_member.new_chat_member.status
     if status == ChatMemberStatus.BANNED:
-        context.services.accounts.mark_unreachable(CHANNEL, str(update.my_chat_member.chat.id))
+        await context.services.reminders.report_unreachable(
+            CHANNEL, str(update.my_chat_member.chat.id), TelegramNotifier(context.bot)
+        )
 
 
 HANDLERS: list[BaseHandler[Update, BotContext, None]] = [TypeHandler(Update, load_user)]

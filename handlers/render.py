@@ -78,7 +78,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-def _html_chunks(reply: Reply) -> list[str]:
+def html_chunks(reply: Reply) -> list[str]:
     chunks = split_text(reply.body)
     if reply.title:
         chunks[0] = (
@@ -100,7 +100,7 @@ async def send_outcome(update: Update, context: BotContext, outcome: Outcome) ->
     chat = update.effective_chat
     assert chat is not None
     for reply in outcome.replies:
-        chunks = _html_chunks(reply)
+        chunks = html_chunks(reply)
         markup = keyboard(reply)
         if (
             reply.replace

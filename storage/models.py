@@ -221,3 +221,36 @@ class FormSession(SQLModel, table=True):
     state_json: str = Field(default="{}")  # back stack, multi-choice selection, edit mode
     step: int = Field(default=0)  # bumps on every prompt: buttons carry it to detect staleness
     updated_at: datetime = Field(sa_column=_utc_column())
+
+
+class ReminderDelivery(SQLModel, table=True):
+    """The ledger: one row per (period, step, person). Its unique key makes a second send of
+    the same reminder impossible, whatever restarts or concurrent ticks happen."""
+
+    __tablename__ = "reminder_delivery"
+    __table_args__ = (UniqueConstraint("period_key", "step", "account_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_key: str = Field(max_length=64, index=True)
+    step: str = Field(max_length=64)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    status: str = Field(max_length=16)  # "claimed", "sent", "failed"
+    claimed_at: datetime = Field(sa_column=_utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    message_id: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, max_length=300)
+
+
+class ReminderStep(SQLModel, table=True):
+    """A planned step whose every recipient has been handled (so the planner moves on)."""
+
+    __tablename__ = "reminder_step"
+    __table_args__ = (UniqueConstraint("period_key", "step", "audience"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_key: str = Field(max_length=64)
+    step: str = Field(max_length=64)
+    audience: str = Field(max_length=32)
+    completed_at: datetime = Field(sa_column=_utc_column())
+    recipients: int = Field(default=0)

@@ -20,7 +20,9 @@ from bot.context import BotApplication
 from bot.runtime import services_for
 from bot.settings import Settings, load_settings
 from domain.clock import Clock
+from domain.reminders import RunSummary
 from domain.services import Services
+from handlers.notifier import TelegramNotifier
 from standin.telegram import FakeTelegram, SentMessage
 from storage.db import Database, make_engine, upgrade
 
@@ -91,8 +93,9 @@ class BotHarness:
 
     async def start(self) -> None:
         """Start (or restart) the bot process's Application against the stand-in."""
+        # The reminder job is driven by the tests, on their controlled clock.
         self.application = build_application(
-            self.settings, self.services, on_processed=self._on_processed
+            self.settings, self.services, on_processed=self._on_processed, run_scheduler=False
         )
         await start_polling(self.application, poll_timeout=1)
 
@@ -107,6 +110,11 @@ class BotHarness:
         await self.stop()
         self.services = services_for(self.settings, self.db, self.clock)
         await self.start()
+
+    async def run_reminders(self) -> RunSummary:
+        """One tick of the reminder job, as the scheduler would run it now."""
+        assert self.application is not None
+        return await self.services.reminders.send_due(TelegramNotifier(self.application.bot))
 
     def user(self, user_id: int, name: str = "Test", language_code: str = "vi") -> ChatUser:
         self.telegram.add_user(user_id, name, language_code=language_code)

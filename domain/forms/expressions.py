@@ -183,6 +183,33 @@ class Expression:
         except (TypeError, ValueError, ArithmeticError, RecursionError, MemoryError) as exc:
             raise EvaluationError(str(exc)) from None
 
+    def compared_texts(self) -> list[tuple[str, str]]:
+        """(name, text) for each ``'text' in name``, ``name == 'text'`` or ``!=``.
+
+        The loader uses it to check that the text is a choice key of that question.
+        """
+        pairs: list[tuple[str, str]] = []
+        for node in ast.walk(self._tree):
+            if not isinstance(node, ast.Compare):
+                continue
+            operands = [node.left, *node.comparators]
+            for index, op in enumerate(node.ops):
+                left, right = operands[index], operands[index + 1]
+                if isinstance(op, ast.In | ast.NotIn):
+                    pair = (right, left)
+                elif isinstance(op, ast.Eq | ast.NotEq):
+                    pair = (left, right) if isinstance(left, ast.Name) else (right, left)
+                else:
+                    continue
+                name, constant = pair
+                if (
+                    isinstance(name, ast.Name)
+                    and isinstance(constant, ast.Constant)
+                    and isinstance(constant.value, str)
+                ):
+                    pairs.append((name.id, constant.value))
+        return pairs
+
     def __str__(self) -> str:
         return self.text
 

@@ -264,7 +264,7 @@ def _sections(
         if not _is_text(title_vi) or not _is_text(title_en):
             problems.add(where, f"section {key!r} needs both title_vi and title_en")
             continue
-        known[key] = Section(key, LocalText(str(title_vi).strip(), str(title_en).strip()))
+        known[str(key)] = Section(str(key), LocalText(str(title_vi).strip(), str(title_en).strip()))
 
 
 def _is_text(value: Any) -> bool:
@@ -455,6 +455,7 @@ def _build_question(
             f"question key {key!r} must start with a letter and use only a-z, 0-9 and '_'",
         )
         return None
+    key = str(key)  # a plain str, not the loader's line-aware subclass
     if key in RESERVED_KEYS or keyword.iskeyword(key):
         problems.add(raw.at("key"), f"{key!r} is a reserved word in rules; choose another key")
     type_name = raw.get("type")
@@ -519,7 +520,7 @@ def _build_question(
         help_vi=texts["help_vi"],
         help_en=texts["help_en"],
         required=flags["required"],
-        section=section if isinstance(section, str) else None,
+        section=str(section) if isinstance(section, str) else None,
         unit=texts["unit"],
         unit_en=texts["unit_en"],
         min_value=bounds["min"],
@@ -639,7 +640,7 @@ def _choices(
         if not _is_text(vi) or not _is_text(en):
             problems.add(where, f"choice {choice_key!r} of {key!r} needs both vi and en")
             continue
-        choices.append(Choice(choice_key, str(vi).strip(), str(en).strip()))
+        choices.append(Choice(str(choice_key), str(vi).strip(), str(en).strip()))
     return tuple(choices)
 
 
@@ -735,6 +736,11 @@ def _check_references(
     """Rules may only name questions of this form asked before the one they belong to."""
     positions = {raw.get("key"): index for index, raw in enumerate(raws)}
     by_key = {question.key: question for question in questions}
+    choice_keys = {
+        question.key: {choice.key for choice in question.choices}
+        for question in questions
+        if question.type.has_choices
+    }
     for index, raw in enumerate(raws):
         question = by_key.get(raw.get("key"))
         if question is None:
@@ -750,6 +756,14 @@ def _check_references(
                 )
                 if message:
                     problems.add(where, message)
+            for name, text in expression.compared_texts():
+                if name in choice_keys and text not in choice_keys[name]:
+                    known = ", ".join(sorted(choice_keys[name]))
+                    problems.add(
+                        where,
+                        f"{kind} {expression.text!r} of {question.key!r}: {text!r} is not a "
+                        f"choice key of {name!r} (keys: {known})",
+                    )
 
 
 def _reference_problem(

@@ -351,3 +351,15 @@ def test_yes_and_no_stay_text_in_yaml(tmp_path: Path) -> None:
 def test_a_directory_without_forms(tmp_path: Path) -> None:
     with pytest.raises(FormDefinitionError, match="no form definitions"):
         load_forms(tmp_path)
+
+
+def test_texts_compared_with_a_choice_must_be_its_keys(tmp_path: Path) -> None:
+    multi = GOOD_QUESTION.replace("integer", "multi_choice") + (
+        '    choices:\n      - {key: tap_huan, vi: "Tập huấn", en: "Training"}\n'
+        '      - {key: khac, vi: "Khác", en: "Other"}\n'
+    )
+    other = GOOD_QUESTION.replace("key: total", "key: other").replace("integer", "short_text")
+    problems = _problems(tmp_path, multi + other + "    ask_if: \"'khác' in total\"\n")
+    problem = _one(problems, "'khác' is not a choice key of 'total'")
+    assert problem.startswith("demo.yaml:21: ")
+    assert "(keys: khac, tap_huan)" in problem

@@ -144,3 +144,8 @@ def test_evaluation_errors_are_evaluation_errors(text: str, env: dict[str, objec
 )
 def test_has_phone(text: str, expected: bool) -> None:
     assert has_phone(text) is expected
+
+
+def test_compared_texts() -> None:
+    expression = compile_expression("'khac' in forms and kind == 'a' and 'b' != kind and x > 1")
+    assert sorted(expression.compared_texts()) == [("forms", "khac"), ("kind", "a"), ("kind", "b")]

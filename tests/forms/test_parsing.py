@@ -153,8 +153,7 @@ def test_bounds_are_named_in_the_reader_language() -> None:
     bounded = _question(QuestionType.INTEGER, min_value=1, max_value=15000)
     assert _error(bounded, "0") == "The number must be at least 1."
     assert _error(bounded, "20.000") == "The number must be at most 15,000."
-    # Until the lead adds the Vietnamese msgstr the English text shows, but the bound
-    # itself is formatted the Vietnamese way for a Vietnamese reader.
+    # The bound is formatted for the reader: 15.000 in Vietnamese.
     assert "15.000" in _error(bounded, "20.000", "vi")
 
 

@@ -1,0 +1,1 @@
+"""Jobs: APScheduler drives them; they call domain services and know no transport."""
