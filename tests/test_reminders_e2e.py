@@ -75,6 +75,7 @@ async def test_reminders_stop_after_submission_and_name_what_is_missing(
     clock.set(datetime(2023, 5, 29, 8, 0, tzinfo=VN))
     mark = len(harness.telegram.sent)
     await harness.run_reminders()
+
     def report_reminders(user_id: int) -> list[str]:
         return [t for t in _inbox(harness, user_id, mark) if "6 tháng đầu năm" in t]
 

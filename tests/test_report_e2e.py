@@ -263,3 +263,27 @@ async def test_late_submission_is_marked(harness: BotHarness, clock: FixedClock)
     clock.advance(timedelta(days=1))
     replies = await focal.send("/report")
     assert "Đã quá hạn nộp" in replies[0].plain_text
+
+
+async def test_long_review_is_split_within_telegram_limits(harness: BotHarness) -> None:
+    focal = await _setup(harness)
+    long_text = "Địa bàn rộng <khó> & xa; " * 110  # ~2,800 characters with HTML specials
+    answers = {
+        **DISTRICT_ANSWERS,
+        "difficulties": long_text,
+        "recommendations": long_text,
+        "achievements": long_text,
+        "support_forms": long_text,
+    }
+    await focal.send("/report")
+    await fill(harness, focal, answers)
+    review = [m for m in harness.telegram.messages_to(focal.user_id)][-4:]
+    texts = [m.plain_text for m in review]
+    assert sum("Địa bàn rộng <khó> & xa;" in text for text in texts) >= 3
+    assert all(len(text.encode("utf-16-le")) // 2 <= 4096 for text in texts)
+    assert review[-1].buttons  # the actions come with the last part
+    assert harness.telegram.bad_requests == []
+    await focal.press("Gửi báo cáo")
+    with harness.db.transaction() as session:
+        version = session.exec(select(ReportVersion)).one()
+        assert json.loads(version.answers_json)["difficulties"] == long_text.strip()
