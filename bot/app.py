@@ -13,7 +13,7 @@ from bot.context import SERVICES_KEY, TIMEZONE_KEY, BotApplication, BotContext
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
 from bot.settings import Settings
 from domain.services import Services
-from handlers import admin, calendar, guards, help, office, registration, reports
+from handlers import admin, calendar, guards, help, office, overview, registration, reports
 from handlers.common import CHANNEL
 from handlers.errors import on_error
 from handlers.menus import refresh_chat_menu, set_default_menus
@@ -66,6 +66,7 @@ def build_application(
             *admin.HANDLERS,
             *office.HANDLERS,
             *calendar.HANDLERS,
+            *overview.HANDLERS,
             *reports.HANDLERS,
             *reports.TEXT_HANDLERS,
             *help.FALLBACK_HANDLERS,

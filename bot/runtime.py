@@ -18,6 +18,12 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
 
 
 def services_for(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
+    """Build the services; a broken form or calendar file raises here (the bot must not start)."""
+    paths = {}
+    if settings.forms_dir is not None:
+        paths["forms_dir"] = settings.forms_dir
+    if settings.calendar_file is not None:
+        paths["calendar_path"] = settings.calendar_file
     return build_services(
         db,
         clock or SystemClock(),
@@ -25,4 +31,5 @@ def services_for(settings: Settings, db: Database, clock: Clock | None = None) -
         config_admins=[(TELEGRAM, str(admin_id)) for admin_id in settings.admin_ids],
         invite_ttl=settings.invite_ttl,
         tz=settings.tz,
+        **paths,
     )

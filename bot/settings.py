@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Ho_Chi_Minh", alias="BOT_TIMEZONE")
     locale: str = Field(default="vi", alias="BOT_LOCALE")
     invite_ttl_days: int = Field(default=14, ge=1, le=365, alias="BOT_INVITE_TTL_DAYS")
+    forms_dir: Path | None = Field(default=None, alias="BOT_FORMS_DIR")
+    calendar_file: Path | None = Field(default=None, alias="BOT_CALENDAR_FILE")
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

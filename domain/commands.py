@@ -32,6 +32,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("report", N_("Fill in or continue your unit's report"), Audience.REGISTERED),
     CommandSpec("cancel", N_("Stop filling in (your answers are kept)"), Audience.REGISTERED),
     CommandSpec("calendar", N_("Deadlines and action months"), Audience.REGISTERED, "[year]"),
+    CommandSpec(
+        "status", N_("Where the reporting stands, with a chart"), Audience.OFFICE, "[period]"
+    ),
+    CommandSpec("units", N_("Units, focal points and reachability"), Audience.OFFICE, "[kind]"),
+    CommandSpec("audit", N_("Recent admin actions"), Audience.OFFICE, "[n]"),
     CommandSpec("periods", N_("Report periods and their keys"), Audience.OFFICE),
     CommandSpec("remind", N_("Remind units that have not submitted"), Audience.OFFICE, "[period]"),
     CommandSpec("answers", N_("A unit's answers"), Audience.OFFICE, "<unit-code> [period]"),

@@ -286,3 +286,46 @@ class UnitCatalogue:
             if repo.count_rows(session, Unit):
                 return None
         return self.import_file(DEFAULT_CATALOGUE, actor="system")
+
+
+@dataclass(frozen=True)
+class FocalPointView:
+    name: str
+    channel: str
+    last_seen_at: Any
+    reachable: bool
+
+
+@dataclass(frozen=True)
+class UnitRoster:
+    code: str
+    name_vi: str
+    name_en: str
+    kind: str
+    focal_points: tuple[FocalPointView, ...]
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" and self.name_en else self.name_vi
+
+
+def roster(db: Database, kind: str | None = None) -> list[UnitRoster]:
+    """Active units with their focal points, last activity and reachability."""
+    with db.transaction() as session:
+        result = []
+        for unit in repo.units(session):
+            if kind and unit.kind.value != kind:
+                continue
+            assert unit.id is not None
+            points = tuple(
+                FocalPointView(
+                    account.display_name or account.external_id,
+                    account.channel,
+                    account.last_seen_at,
+                    account.unreachable_at is None,
+                )
+                for _fp, account in repo.focal_points_of_unit(session, unit.id)
+            )
+            result.append(
+                UnitRoster(unit.code, unit.name_vi, unit.name_en, unit.kind.value, points)
+            )
+        return result

@@ -51,9 +51,10 @@ async def calendar(update: Update, context: BotContext) -> None:
                     )
                 )
     title = t("Calendar {year}", year=year) if year else t("Coming up")
-    lines = [f"<b>{title}</b>", "", f"<b>{t('Report deadlines:')}</b>"]
+    deadlines_title, months_title = t("Report deadlines:"), t("Action months:")
+    lines = [f"<b>{title}</b>", "", f"<b>{deadlines_title}</b>"]
     lines += [f"• {text}" for _, text in sorted(deadlines)[:12]] or [t("none")]
-    lines += ["", f"<b>{t('Action months:')}</b>"]
+    lines += ["", f"<b>{months_title}</b>"]
     lines += [f"• {text}" for _, text in sorted(months)[:6]] or [t("none")]
     await reply(update, "\n".join(lines))
 

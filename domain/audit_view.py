@@ -1,0 +1,12 @@
+"""Reading the audit log back."""
+
+from __future__ import annotations
+
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import AuditEntry
+
+
+def recent_actions(db: Database, limit: int = 20) -> list[AuditEntry]:
+    with db.transaction() as session:
+        return list(repo.recent_audit(session, max(1, min(limit, 200))))
