@@ -9,9 +9,10 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.context import SERVICES_KEY, TIMEZONE_KEY, BotApplication, BotContext
+from bot.context import ROUTER_KEY, SERVICES_KEY, TIMEZONE_KEY, BotApplication, BotContext
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
 from bot.settings import Settings
+from domain.channels import ChannelRouter
 from domain.services import Services
 from handlers import admin, calendar, guards, help, office, overview, registration, reports
 from handlers.common import CHANNEL
@@ -87,10 +88,12 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     known = services.accounts.staff_contexts(CHANNEL)
     for user in known:
         await refresh_chat_menu(application.bot, user)
+    # Notices go to each person on the channel they registered on; a channel this process
+    # does not serve answers "retry", so the reminder ledger keeps the slot free for it.
+    router = application.bot_data.setdefault(ROUTER_KEY, ChannelRouter({}))
+    router.add(CHANNEL, TelegramNotifier(application.bot))
     if application.bot_data.get(RUN_SCHEDULER_KEY):
-        scheduler = ReminderScheduler(
-            services.reminders, TelegramNotifier(application.bot), services.tz
-        )
+        scheduler = ReminderScheduler(services.reminders, router, services.tz)
         scheduler.start()
         application.bot_data[SCHEDULER_KEY] = scheduler
     log.info("bot @%s ready; %d staff menus set", application.bot.username, len(known))

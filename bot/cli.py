@@ -23,7 +23,10 @@ EXIT_CONFIG = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="poll Telegram (or TELEGRAM_API_BASE_URL) for updates")
+    sub.add_parser("run", help="poll Telegram (or TELEGRAM_API_BASE_URL); Zalo too if configured")
+    sub.add_parser(
+        "zalo", help="run the Zalo adapter only (polling; webhook with ZALO_WEBHOOK_URL)"
+    )
     demo = sub.add_parser("demo", help="local demo: Bot API stand-in + bot + terminal chat")
     demo.add_argument("--database", help="SQLAlchemy URL (default: a fresh demo database)")
 
@@ -45,9 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     admins = sub.add_parser("admins", help="admins and office staff")
     admins_sub = admins.add_subparsers(dest="admins_command", required=True)
     for verb in ("add", "remove"):
-        cmd = admins_sub.add_parser(verb, help=f"{verb} a role for a Telegram user id")
-        cmd.add_argument("telegram_id", type=int)
+        cmd = admins_sub.add_parser(verb, help=f"{verb} a role for a user id")
+        cmd.add_argument("telegram_id", help="the person's user id on the channel")
         cmd.add_argument("--role", choices=["admin", "office"], default="admin")
+        cmd.add_argument("--channel", choices=["telegram", "zalo"], default="telegram")
     admins_sub.add_parser("list", help="list granted roles")
 
     forms = sub.add_parser("forms", help="report form definitions")
@@ -99,9 +103,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    command = args.command or ("run" if settings.telegram_bot_token else "demo")
+    has_token = settings.telegram_bot_token is not None or settings.zalo_bot_token is not None
+    command = args.command or ("run" if has_token else "demo")
+    if command == "zalo":
+        if settings.zalo_bot_token is None:
+            print("configuration error: ZALO_BOT_TOKEN is not set", file=sys.stderr)
+            return EXIT_CONFIG
+        from bot.zalo_runner import run_channels
+        from domain.calendar import CalendarError
+        from domain.forms import FormDefinitionError
+
+        try:
+            return run_channels(settings, telegram=False)
+        except (FormDefinitionError, CalendarError) as error:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            return EXIT_CONFIG
     if command == "run":
-        if settings.telegram_bot_token is None:
+        if not has_token:
             print(
                 "configuration error: TELEGRAM_BOT_TOKEN is not set "
                 "(run `python -m bot demo` to try the bot without one)",
@@ -136,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.runtime import TELEGRAM, open_database, services_for
+    from bot.runtime import open_database, services_for
     from domain.errors import DomainError
     from domain.i18n import translator_for
     from domain.units import CatalogueError
@@ -200,10 +219,10 @@ def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
         role = Role(args.role)
         target = str(args.telegram_id)
         if args.admins_command == "add":
-            done = services.accounts.grant_role(TELEGRAM, target, role, actor="cli")
+            done = services.accounts.grant_role(args.channel, target, role, actor="cli")
             print(f"{target} is now {role.value}" if done else f"{target} was already {role.value}")
         else:
-            done = services.accounts.revoke_role(TELEGRAM, target, role, actor="cli")
+            done = services.accounts.revoke_role(args.channel, target, role, actor="cli")
             print(
                 f"{target} is no longer {role.value}" if done else f"{target} was not {role.value}"
             )

@@ -13,6 +13,7 @@ from domain.services import Services
 SERVICES_KEY = "services"
 TIMEZONE_KEY = "tz"
 USER_KEY = "user"
+ROUTER_KEY = "router"  # the ChannelRouter for notices to people on any channel
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -9,8 +9,14 @@ from bot.settings import Settings
 
 
 def run_polling(settings: Settings) -> None:
+    """Telegram alone, or Telegram and Zalo in one process when a Zalo token is set."""
+    if settings.zalo_bot_token is not None:
+        from bot.zalo_runner import run_channels
+
+        run_channels(settings)
+        return
     assert settings.telegram_bot_token is not None
-    configure_logging([settings.telegram_bot_token.get_secret_value()])
+    configure_logging(settings.secrets())
     db = open_database(settings)
     services = services_for(settings, db)
     services.units.ensure_default_catalogue()

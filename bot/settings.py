@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/vstbpn.sqlite3"
 SUPPORTED_LOCALES = ("vi", "en")
+DEFAULT_ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com"
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{8,256}")
 
 
 class ConfigError(Exception):
@@ -37,8 +41,25 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=14, ge=1, le=365, alias="BOT_INVITE_TTL_DAYS")
     forms_dir: Path | None = Field(default=None, alias="BOT_FORMS_DIR")
     calendar_file: Path | None = Field(default=None, alias="BOT_CALENDAR_FILE")
+    # Zalo (either channel, or both, may be enabled): polling unless ZALO_WEBHOOK_URL is set.
+    zalo_bot_token: SecretStr | None = Field(default=None, alias="ZALO_BOT_TOKEN")
+    zalo_api_base_url: str = Field(default=DEFAULT_ZALO_API_BASE_URL, alias="ZALO_API_BASE_URL")
+    zalo_webhook_url: str | None = Field(default=None, alias="ZALO_WEBHOOK_URL")
+    zalo_webhook_secret: SecretStr | None = Field(
+        default=None, alias="ZALO_WEBHOOK_SECRET", validate_default=True
+    )
+    zalo_webhook_listen: str = Field(default="0.0.0.0:8443", alias="ZALO_WEBHOOK_LISTEN")
+    zalo_monthly_message_limit: int = Field(
+        default=3000, ge=1, le=10_000_000, alias="ZALO_MONTHLY_MESSAGE_LIMIT"
+    )
 
-    @field_validator("telegram_bot_token", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "zalo_bot_token",
+        "zalo_webhook_url",
+        "zalo_webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -54,6 +75,38 @@ class Settings(BaseSettings):
             if not (bot_id.isdigit() and secret):
                 raise ValueError("must look like 123456789:ABC… as given by @BotFather")
             return SecretStr(value.get_secret_value().strip())
+        return value
+
+    @field_validator("zalo_bot_token")
+    @classmethod
+    def _zalo_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # "<digits>:<secret>" as Zalo Bot Manager issues it; never echo the value back.
+        if value is not None:
+            bot_id, _, secret = value.get_secret_value().strip().partition(":")
+            if not (bot_id.isdigit() and secret):
+                raise ValueError("must look like 1234567890:ABC… as given by Zalo Bot Manager")
+            return SecretStr(value.get_secret_value().strip())
+        return value
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_webhook_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is None:
+            if info.data.get("zalo_webhook_url"):
+                raise ValueError("must be set when ZALO_WEBHOOK_URL is set")
+            return value
+        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 8 to 256 letters, digits, '_' or '-'")
+        return value
+
+    @field_validator("zalo_webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError("must be HOST:PORT, e.g. 0.0.0.0:8443")
         return value
 
     @field_validator("admin_ids", mode="before")
@@ -83,7 +136,12 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
         return value
 
-    @field_validator("telegram_api_base_url", "telegram_api_base_file_url")
+    @field_validator(
+        "telegram_api_base_url",
+        "telegram_api_base_file_url",
+        "zalo_api_base_url",
+        "zalo_webhook_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -106,6 +164,21 @@ class Settings(BaseSettings):
         base = self.telegram_api_base_url.rstrip("/")
         head, _, tail = base.rpartition("/")
         return f"{head}/file/{tail}"
+
+    @property
+    def zalo_webhook_path(self) -> str:
+        """The path the webhook server listens on: the path of ZALO_WEBHOOK_URL."""
+        return urlsplit(self.zalo_webhook_url or "").path or "/zalo/webhook"
+
+    @property
+    def zalo_listen(self) -> tuple[str, int]:
+        host, _, port = self.zalo_webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redaction filter."""
+        values = (self.telegram_bot_token, self.zalo_bot_token, self.zalo_webhook_secret)
+        return [value.get_secret_value() for value in values if value is not None]
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind ``database_url``, if it is one."""

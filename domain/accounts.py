@@ -147,12 +147,17 @@ class AccountService:
                     account.unreachable_at = now
         return newly
 
-    def staff_contexts(self, channel: str) -> list[UserContext]:
-        """Contexts of the admins and office staff who have written to the bot at least once."""
+    def staff_contexts(self, channel: str | None = None) -> list[UserContext]:
+        """Contexts of the admins and office staff who have written to the bot at least once.
+
+        ``channel`` keeps those of one channel; None (the default) gives every channel's.
+        """
         with self._db.transaction() as session:
-            external_ids = {
-                g.external_id for g in repo.role_grants(session) if g.channel == channel
+            people = {
+                (g.channel, g.external_id)
+                for g in repo.role_grants(session)
+                if channel is None or g.channel == channel
             }
-        external_ids |= {ext for chan, ext in self._config_admins if chan == channel}
-        contexts = [self.peek(channel, external_id) for external_id in sorted(external_ids)]
+        people |= {(chan, ext) for chan, ext in self._config_admins if channel in (None, chan)}
+        contexts = [self.peek(chan, external_id) for chan, external_id in sorted(people)]
         return [context for context in contexts if context is not None]

@@ -273,7 +273,8 @@ class ReminderService:
             t = self._t(staff)
             body = t(
                 "{unit} ({code}) can no longer be reached: its focal point blocked the bot or "
-                "left Telegram. Please call them, and send a new invite if the person changed.",
+                "left the messaging app. Please call them, and send a new invite if the person "
+                "changed.",
                 unit=unit.name(staff.language),
                 code=unit.code,
             )
@@ -412,7 +413,7 @@ class ReminderService:
 
     def _office(self) -> list[Recipient]:
         recipients = []
-        for staff in self._accounts.staff_contexts("telegram"):
+        for staff in self._accounts.staff_contexts():  # every channel: a notifier routes them
             recipients.append(
                 Recipient(
                     staff.account_id, staff.identity.channel, staff.identity.chat_id, staff.language

@@ -170,6 +170,15 @@ class ReportingService:
                 )
             return self._on_action(session, active, report, user, t, code)
 
+    def awaits_answer(self, user: UserContext, *, chat_id: str) -> bool:
+        """Whether this chat is on a form question, so typed text is its answer.
+
+        A channel without buttons (Zalo) asks before reading a typed number as a menu choice.
+        """
+        with self._db.transaction() as session:
+            active = self._session_of(session, user, chat_id)
+            return active is not None and active.mode == QUESTION
+
     def cancel(self, user: UserContext, t: Translator, *, chat_id: str) -> Outcome:
         """/cancel: leave the form; the draft stays for later."""
         with self._db.transaction() as session:

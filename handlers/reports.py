@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
+from bot.context import ROUTER_KEY, BotContext
+from domain.channels import ChannelRouter
 from domain.commands import Audience
-from domain.conversation import Outcome
+from domain.conversation import Outcome, Reply
 from domain.i18n import translator_for
+from domain.reminders import DeliveryStatus, Recipient
 from domain.reporting import SubmissionNotice
-from handlers.common import esc, requires
+from handlers.common import CHANNEL, requires
 from handlers.help import fallback
+from handlers.notifier import TelegramNotifier
 from handlers.registration import register_typed_code
 from handlers.render import parse_callback, send_outcome
 
@@ -78,33 +80,35 @@ async def _deliver(update: Update, context: BotContext, outcome: Outcome) -> Non
 
 
 async def notify_office(context: BotContext, notice: SubmissionNotice) -> None:
-    """Tell every admin and office member who has talked to the bot."""
-    for staff in context.services.accounts.staff_contexts("telegram"):
+    """Tell every admin and office member, on the channel each of them uses."""
+    router = context.bot_data.get(ROUTER_KEY)
+    if not isinstance(router, ChannelRouter):
+        router = ChannelRouter({CHANNEL: TelegramNotifier(context.bot)})
+    for staff in context.services.accounts.staff_contexts():
         t = translator_for(staff.language, context.bot_data.get("tz"))
-        unit = (
-            notice.unit_name_en
-            if staff.language == "en" and notice.unit_name_en
-            else notice.unit_name_vi
-        )
+        english = staff.language == "en"
+        unit = notice.unit_name_en if english and notice.unit_name_en else notice.unit_name_vi
         period = (
-            notice.period_label_en
-            if staff.language == "en" and notice.period_label_en
-            else notice.period_label_vi
+            notice.period_label_en if english and notice.period_label_en else notice.period_label_vi
         )
-        text = t(
-            "📥 <b>{unit}</b> sent {period} (version {version}), by {person}.",
-            unit=esc(unit),
-            period=esc(period),
+        body = t(
+            "{unit} sent {period} (version {version}), by {person}.",
+            unit=unit,
+            period=period,
             version=notice.version,
-            person=esc(notice.submitted_by),
+            person=notice.submitted_by,
         )
         if notice.late:
-            text += " " + t("Late.")
-        text += "\n" + t("See it with /answers {code}", code=esc(notice.unit_code))
-        try:
-            await context.bot.send_message(int(staff.identity.chat_id), text)
-        except TelegramError as error:
-            log.warning("could not notify office chat %s: %s", staff.identity.chat_id, error)
+            body += " " + t("Late.")
+        body += "\n" + t("See it with /answers {code}", code=notice.unit_code)
+        recipient = Recipient(
+            staff.account_id, staff.identity.channel, staff.identity.chat_id, staff.language
+        )
+        delivery = await router.send(recipient, Reply(body, title=t("📥 Report received")))
+        if delivery.status is not DeliveryStatus.SENT:
+            log.warning(
+                "could not notify office chat %s: %s", staff.identity.chat_id, delivery.error
+            )
 
 
 HANDLERS: list[BaseHandler[Update, BotContext, None]] = [

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage import zalo_models  # noqa: F401  (the Zalo adapter's tables)
 
 target_metadata = SQLModel.metadata
 

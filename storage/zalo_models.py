@@ -1,0 +1,53 @@
+"""Tables of the Zalo adapter: what each chat was last offered, updates seen, messages sent.
+
+Zalo has no buttons, so the adapter numbers the choices it shows and must remember them, per
+chat, to read a typed "1" back after a restart. Webhook deliveries may repeat: a message id is
+applied once because its row is unique. The free plan limits outgoing messages per month, so
+they are counted here. Times are aware UTC datetimes (see ``UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc_column(*, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=False, index=index)
+
+
+class ZaloChatState(SQLModel, table=True):
+    """The numbered choices last shown in one Zalo chat (JSON), and the step they belong to."""
+
+    __tablename__ = "zalo_chat_state"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str = Field(unique=True, max_length=64)
+    menu_json: str = Field(default="{}")
+    updated_at: datetime = Field(sa_column=_utc_column())
+
+
+class ZaloSeenMessage(SQLModel, table=True):
+    """A Zalo message id already handled: a repeated webhook delivery is ignored."""
+
+    __tablename__ = "zalo_seen_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(unique=True, max_length=64)
+    received_at: datetime = Field(sa_column=_utc_column(index=True))
+
+
+class ZaloUsage(SQLModel, table=True):
+    """Outgoing Zalo messages in one month ("2023-05", local time) and the last warning given."""
+
+    __tablename__ = "zalo_usage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(unique=True, max_length=7)
+    sent: int = Field(default=0)
+    warned_percent: int = Field(default=0)  # 0, 80 or 100: each warning goes out once
+    updated_at: datetime = Field(sa_column=_utc_column())

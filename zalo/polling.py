@@ -1,0 +1,40 @@
+"""Polling mode (for development): ask getUpdates in a loop, one update at a time.
+
+An idle poll answers HTTP 408, which the client turns into "no update". A network fault or a
+server error waits and tries again (up to a minute apart); a refused token stops the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from zalo.adapter import ZaloAdapter
+from zalo.client import ZaloClient, ZaloError
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 60.0
+
+
+async def poll_forever(
+    client: ZaloClient, adapter: ZaloAdapter, *, timeout: int = 30, backoff: float = 1.0
+) -> None:
+    """Handle updates until cancelled; raises ZaloError when Zalo refuses the token."""
+    delay = backoff
+    while True:
+        try:
+            updates = await client.get_updates(timeout=timeout)
+        except ZaloError as error:
+            if error.status in {401, 403, 404}:
+                raise  # a wrong token or base URL: no point in trying again
+            log.warning("Zalo getUpdates failed (%s); trying again in %.0f s", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF)
+            continue
+        delay = backoff
+        for update in updates:
+            try:
+                await adapter.handle_update(update)
+            except Exception:  # one bad update must not stop the bot
+                log.exception("could not handle a Zalo update")
