@@ -23,7 +23,12 @@ EXIT_CONFIG = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="poll Telegram (or TELEGRAM_API_BASE_URL); Zalo too if configured")
+    run = sub.add_parser("run", help="poll Telegram (or TELEGRAM_API_BASE_URL); Zalo too if set")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive Telegram updates on TELEGRAM_WEBHOOK_URL (needs TELEGRAM_WEBHOOK_SECRET)",
+    )
     sub.add_parser(
         "zalo", help="run the Zalo adapter only (polling; webhook with ZALO_WEBHOOK_URL)"
     )
@@ -127,7 +132,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return EXIT_CONFIG
-        from bot.runner import run_polling
+        from bot.runner import run_polling, run_webhook
+
+        if getattr(args, "webhook", False):
+            missing = [
+                name
+                for name, value in (
+                    ("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
+                    ("TELEGRAM_WEBHOOK_URL", settings.telegram_webhook_url),
+                    ("TELEGRAM_WEBHOOK_SECRET", settings.telegram_webhook_secret),
+                )
+                if value is None
+            ]
+            if missing:
+                print(f"configuration error: --webhook needs {', '.join(missing)}", file=sys.stderr)
+                return EXIT_CONFIG
+            run_webhook(settings)
+            return 0
         from domain.calendar import CalendarError
         from domain.forms import FormDefinitionError
 

@@ -16,6 +16,7 @@ DEFAULT_DATABASE_URL = "sqlite:///data/vstbpn.sqlite3"
 SUPPORTED_LOCALES = ("vi", "en")
 DEFAULT_ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com"
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{8,256}")
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 class ConfigError(Exception):
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=14, ge=1, le=365, alias="BOT_INVITE_TTL_DAYS")
     forms_dir: Path | None = Field(default=None, alias="BOT_FORMS_DIR")
     calendar_file: Path | None = Field(default=None, alias="BOT_CALENDAR_FILE")
+    # Telegram webhook mode (`python -m bot run --webhook`, behind a reverse proxy).
+    telegram_webhook_url: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
+    telegram_webhook_listen: str = Field(default="127.0.0.1:8080", alias="TELEGRAM_WEBHOOK_LISTEN")
     # Zalo (either channel, or both, may be enabled): polling unless ZALO_WEBHOOK_URL is set.
     zalo_bot_token: SecretStr | None = Field(default=None, alias="ZALO_BOT_TOKEN")
     zalo_api_base_url: str = Field(default=DEFAULT_ZALO_API_BASE_URL, alias="ZALO_API_BASE_URL")
@@ -58,6 +63,8 @@ class Settings(BaseSettings):
         "zalo_bot_token",
         "zalo_webhook_url",
         "zalo_webhook_secret",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
         mode="before",
     )
     @classmethod
@@ -101,7 +108,15 @@ class Settings(BaseSettings):
             raise ValueError("must be 8 to 256 letters, digits, '_' or '-'")
         return value
 
-    @field_validator("zalo_webhook_listen")
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram allows 1-256 of A-Za-z0-9_-; we ask for at least 16 so it cannot be guessed.
+        if value is not None and not _TELEGRAM_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 16 to 256 letters, digits, '_' or '-'")
+        return value
+
+    @field_validator("zalo_webhook_listen", "telegram_webhook_listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
@@ -141,6 +156,7 @@ class Settings(BaseSettings):
         "telegram_api_base_file_url",
         "zalo_api_base_url",
         "zalo_webhook_url",
+        "telegram_webhook_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -166,6 +182,16 @@ class Settings(BaseSettings):
         return f"{head}/file/{tail}"
 
     @property
+    def telegram_listen(self) -> tuple[str, int]:
+        host, _, port = self.telegram_webhook_listen.rpartition(":")
+        return host, int(port)
+
+    @property
+    def telegram_webhook_path(self) -> str:
+        """The path the webhook server listens on: the path of TELEGRAM_WEBHOOK_URL."""
+        return urlsplit(self.telegram_webhook_url or "").path.lstrip("/") or "telegram"
+
+    @property
     def zalo_webhook_path(self) -> str:
         """The path the webhook server listens on: the path of ZALO_WEBHOOK_URL."""
         return urlsplit(self.zalo_webhook_url or "").path or "/zalo/webhook"
@@ -177,7 +203,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
-        values = (self.telegram_bot_token, self.zalo_bot_token, self.zalo_webhook_secret)
+        values = (
+            self.telegram_bot_token,
+            self.telegram_webhook_secret,
+            self.zalo_bot_token,
+            self.zalo_webhook_secret,
+        )
         return [value.get_secret_value() for value in values if value is not None]
 
     def sqlite_path(self) -> Path | None:
