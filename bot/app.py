@@ -13,12 +13,24 @@ from bot.context import ROUTER_KEY, SERVICES_KEY, TIMEZONE_KEY, BotApplication, 
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
 from bot.settings import Settings
 from domain.channels import ChannelRouter
+from domain.delivery import DeliveryConfig
 from domain.services import Services
-from handlers import admin, calendar, guards, help, office, overview, registration, reports
+from handlers import (
+    admin,
+    broadcast,
+    calendar,
+    guards,
+    help,
+    office,
+    overview,
+    registration,
+    reports,
+)
 from handlers.common import CHANNEL
 from handlers.errors import on_error
 from handlers.menus import refresh_chat_menu, set_default_menus
 from handlers.notifier import TelegramNotifier
+from handlers.telegram_sender import TelegramSender
 from scheduler.reminders import ReminderScheduler
 
 log = logging.getLogger(__name__)
@@ -27,7 +39,10 @@ RUN_SCHEDULER_KEY = "run_scheduler"
 SCHEDULER_KEY = "scheduler"
 
 # Handler groups. Order matters: the guard loads the writer first.
-GUARD_GROUP = -1
+# The guard loads the writer first; the broadcast group takes only replies to announcements
+# and the office's draft input (stopping them there); everything else reaches the main group.
+GUARD_GROUP = -2
+BROADCAST_GROUP = -1
 MAIN_GROUP = 0
 
 
@@ -58,6 +73,7 @@ def build_application(
     application.bot_data[TIMEZONE_KEY] = settings.tz
     application.bot_data[RUN_SCHEDULER_KEY] = run_scheduler
     application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
+    application.add_handlers(broadcast.INTERCEPT_HANDLERS, group=BROADCAST_GROUP)
     # One group: PTB runs the first matching handler of a group, so the fallbacks, listed
     # last, only see what no command or form step took.
     application.add_handlers(
@@ -68,6 +84,7 @@ def build_application(
             *office.HANDLERS,
             *calendar.HANDLERS,
             *overview.HANDLERS,
+            *broadcast.HANDLERS,  # before reports: its CallbackQueryHandler takes any press
             *reports.HANDLERS,
             *reports.TEXT_HANDLERS,
             *help.FALLBACK_HANDLERS,
@@ -75,6 +92,11 @@ def build_application(
         group=MAIN_GROUP,
     )
     application.add_error_handler(on_error)
+    broadcast.setup_delivery(
+        application,
+        TelegramSender.from_settings(settings),
+        DeliveryConfig(rate_per_second=settings.broadcast_rate),
+    )
     return application
 
 
@@ -96,10 +118,12 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         scheduler = ReminderScheduler(services.reminders, router, services.tz)
         scheduler.start()
         application.bot_data[SCHEDULER_KEY] = scheduler
+    await broadcast.start_delivery(application)  # resumes rounds a restart interrupted
     log.info("bot @%s ready; %d staff menus set", application.bot.username, len(known))
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await broadcast.stop_delivery(application)  # sends in flight finish and are recorded
     scheduler = application.bot_data.pop(SCHEDULER_KEY, None)
     if isinstance(scheduler, ReminderScheduler):
         scheduler.shutdown()

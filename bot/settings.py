@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Ho_Chi_Minh", alias="BOT_TIMEZONE")
     locale: str = Field(default="vi", alias="BOT_LOCALE")
     invite_ttl_days: int = Field(default=14, ge=1, le=365, alias="BOT_INVITE_TTL_DAYS")
+    # Announcements' overall pace; Telegram allows about 30/s, leave room for replies.
+    broadcast_rate: float = Field(default=25, gt=0, le=1000, alias="BOT_BROADCAST_RATE")
     forms_dir: Path | None = Field(default=None, alias="BOT_FORMS_DIR")
     calendar_file: Path | None = Field(default=None, alias="BOT_CALENDAR_FILE")
     # Telegram webhook mode (`python -m bot run --webhook`, behind a reverse proxy).

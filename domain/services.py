@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from domain.accounts import AccountService
+from domain.broadcasts import BroadcastService, PeriodChoice
 from domain.calendar import DEFAULT_CALENDAR, CalendarConfig, load_calendar
 from domain.clock import Clock
 from domain.forms import DEFAULT_FORMS_DIR, Form, load_forms
@@ -33,6 +34,7 @@ class Services:
     periods: PeriodService
     reporting: ReportingService
     reminders: ReminderService
+    broadcasts: BroadcastService
 
 
 def build_services(
@@ -67,4 +69,27 @@ def build_services(
         periods=periods,
         reporting=reporting,
         reminders=ReminderService(db, clock, calendar, periods, reporting, accounts, zone),
+        broadcasts=BroadcastService(
+            db,
+            clock,
+            accounts,
+            submission_status=ReportSubmissionStatus(periods, reporting),
+            default_language=default_language,
+        ),
     )
+
+
+class ReportSubmissionStatus:
+    """What broadcasts ask the reports: open periods, units that have not submitted."""
+
+    def __init__(self, periods: PeriodService, reporting: ReportingService) -> None:
+        self._periods, self._reporting = periods, reporting
+
+    def open_periods(self) -> list[PeriodChoice]:
+        return [PeriodChoice(p.key, p.label_vi, p.label_en) for p in self._periods.open_now()]
+
+    def missing_unit_ids(self, period_key: str) -> set[int]:
+        period = self._periods.by_key(period_key)
+        if period is None:
+            return set()
+        return {s.unit.id for s in self._reporting.snapshots(period) if s.status != "submitted"}

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import storage.broadcast_models  # registers the broadcast tables too
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage import zalo_models  # noqa: F401  (the Zalo adapter's tables)
 
