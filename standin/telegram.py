@@ -22,11 +22,12 @@ import json
 import logging
 import math
 import mimetypes
+import random
 import re
 import struct
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -465,6 +466,12 @@ class FakeTelegram:
         self.rate_limited = 0
         #: Seconds to wait before answering each call (except getUpdates), to model a slow network.
         self.latency = 0.0
+        #: Random faults (``set_fault_rate``): probability, the statuses drawn, and the dice.
+        self._fault_rate = 0.0
+        self._fault_methods: frozenset[str] = frozenset()
+        self._fault_random = random.Random(0)
+        #: How many random faults were answered, per status.
+        self.random_faults: Counter[int] = Counter()
         #: Called with every SentMessage as it is recorded (the console prints with it).
         self.listeners: list[Callable[[SentMessage], None]] = []
 
@@ -857,7 +864,40 @@ class FakeTelegram:
         """Forget every injected fault."""
         self._faults.clear()
 
+    def set_fault_rate(
+        self,
+        rate: float,
+        *,
+        methods: Iterable[str] = (
+            "sendMessage",
+            "editMessageText",
+            "answerCallbackQuery",
+            "sendPhoto",
+            "sendDocument",
+        ),
+        seed: int = 0,
+    ) -> None:
+        """Fail a random ``rate`` of the calls of ``methods`` with 429, 500 or 502."""
+        self._fault_rate = rate
+        self._fault_methods = frozenset(methods)
+        self._fault_random = random.Random(seed)
+
+    def _random_fault(self, method: str) -> _Fault | None:
+        if not self._fault_rate or method not in self._fault_methods:
+            return None
+        if self._fault_random.random() >= self._fault_rate:
+            return None
+        status = self._fault_random.choice((429, 500, 502))
+        self.random_faults[status] += 1
+        if status == 429:
+            return _Fault(method, 429, "Too Many Requests: retry after 1", 1, 1, None)
+        description = "Bad Gateway" if status == 502 else "Internal Server Error"
+        return _Fault(method, status, description, None, 1, None)
+
     def _take_fault(self, method: str, params: JSON) -> _Fault | None:
+        random_fault = self._random_fault(method)
+        if random_fault is not None:
+            return random_fault
         for fault in self._faults:
             if fault.method not in ("*", method):
                 continue

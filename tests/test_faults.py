@@ -1,0 +1,73 @@
+"""Faults on the link to Telegram: 10% of the sends fail (429, 500, 502); no answer is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from sqlmodel import select
+
+from storage.models import Answer, FormSession
+from tests.forms_helpers import DISTRICT_ANSWERS, current_question, register
+from tests.harness import BotHarness, ChatUser
+
+TYPED = {
+    key: ("bỏ qua" if value[1].startswith("Bỏ qua") else value[1].lower())
+    if isinstance(value, tuple)
+    else value
+    for key, value in DISTRICT_ANSWERS.items()
+}
+USERS = 30
+
+
+async def _fill_typed(harness: BotHarness, user: ChatUser) -> list[str]:
+    """Type every answer (no buttons: a prompt lost to a fault must not block the user)."""
+    asked: list[str] = []
+    for _ in range(120):
+        key = current_question(harness, user)
+        if key is None:
+            await user.send("/report")
+            continue
+        if key == "<review>":
+            return asked
+        if key == "<confirm>":
+            await user.send("có")
+            continue
+        asked.append(key)
+        await user.send(str(TYPED[key]))
+    raise AssertionError(f"user {user.user_id} did not reach the review")
+
+
+async def test_concurrent_forms_under_ten_percent_faults_lose_no_answer(
+    harness: BotHarness,
+) -> None:
+    logging.getLogger("handlers.errors").setLevel(logging.CRITICAL)  # faults are expected here
+    harness.services.periods.ensure_year(2023)
+    codes = [unit.code for unit in harness.services.units.list_units()]
+    users = []
+    for index in range(USERS):
+        user = harness.user(5000 + index, f"Đầu mối {index}")
+        register(harness, user, codes[index])  # one unit each: 30 of the 34 active units
+        users.append(user)
+    harness.telegram.set_fault_rate(0.10, seed=7)
+    await asyncio.gather(*(user.send("/report") for user in users))
+    asked = await asyncio.gather(*(_fill_typed(harness, user) for user in users))
+    harness.telegram.set_fault_rate(0.0)
+    assert sum(harness.telegram.random_faults.values()) > 50  # the faults really happened
+    with harness.db.transaction() as session:
+        sessions = {s.chat_id: s for s in session.exec(select(FormSession))}
+        answers = session.exec(select(Answer)).all()
+    by_chat: dict[str, dict[str, object]] = {}
+    report_of_chat = {chat: s.report_id for chat, s in sessions.items()}
+    for row in answers:
+        for chat, report_id in report_of_chat.items():
+            if row.report_id == report_id and not row.skipped:
+                by_chat.setdefault(chat, {})[row.question_key] = json.loads(row.value_json)
+    for user, keys in zip(users, asked, strict=True):
+        stored = by_chat[str(user.user_id)]
+        for key in keys:
+            if TYPED[key] != "bỏ qua":
+                assert key in stored, (user.user_id, key)
+        assert current_question(harness, user) == "<review>"
+    assert harness.telegram.bad_requests == []
