@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -129,36 +130,34 @@ def table(sheet: ExportSheet, t: Translator) -> tuple[list[str], list[list[Any]]
 
 
 def write_xlsx(sheets: Sequence[ExportSheet], t: Translator, *, generated_at: datetime) -> bytes:
-    """One sheet per period/form, plus the units that have not submitted."""
-    workbook = Workbook()
-    default = workbook.active
-    assert default is not None
-    workbook.remove(default)
+    """One sheet per period/form, plus the units that have not submitted.
+
+    In openpyxl's write-only mode the rows stream into the file instead of living as one
+    object per cell (10,000 units x 48 columns): the bot's memory stays flat and it is faster.
+    Column widths and frozen panes must then be set before the first row.
+    """
+    workbook = Workbook(write_only=True)
     bold = Font(bold=True)
     shade = PatternFill("solid", fgColor="DDEBF7")
+    wrap = Alignment(wrap_text=True, vertical="top")
     for sheet in sheets:
         header, body, totals = table(sheet, t)
         ws = workbook.create_sheet(_sheet_title(sheet.title, workbook.sheetnames))
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font = bold
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for row in body:
-            ws.append(row)
-        for row in totals:
-            ws.append(row)
-            for cell in ws[ws.max_row]:
-                cell.font = bold
-                cell.fill = shade
         ws.freeze_panes = "C2"
         for index, width in enumerate([16, 40, 14, 14, 22, 22, 10], start=1):
             ws.column_dimensions[get_column_letter(index)].width = width
         for index in range(8, len(header) + 1):
             ws.column_dimensions[get_column_letter(index)].width = 18
+        ws.append([_styled(ws, value, font=bold, alignment=wrap) for value in header])
+        for row in body:
+            ws.append(row)
+        for row in totals:
+            ws.append([_styled(ws, value, font=bold, fill=shade) for value in row])
     missing_ws = workbook.create_sheet(_sheet_title(t("Not submitted"), workbook.sheetnames))
-    missing_ws.append([t("Report"), t("Code"), t("Unit"), t("Kind"), t("Status")])
-    for cell in missing_ws[1]:
-        cell.font = bold
+    missing_ws.column_dimensions["A"].width = 36
+    missing_ws.column_dimensions["C"].width = 40
+    missing_header = [t("Report"), t("Code"), t("Unit"), t("Kind"), t("Status")]
+    missing_ws.append([_styled(missing_ws, value, font=bold) for value in missing_header])
     for sheet in sheets:
         for snap in sheet.snapshots:
             if snap.status != "submitted":
@@ -171,13 +170,29 @@ def write_xlsx(sheets: Sequence[ExportSheet], t: Translator, *, generated_at: da
                         _status_label(snap, t),
                     ]
                 )
-    missing_ws.column_dimensions["A"].width = 36
-    missing_ws.column_dimensions["C"].width = 40
     workbook.properties.creator = "vstbpn-bot"
     workbook.properties.created = generated_at.replace(tzinfo=None)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _styled(
+    ws: Any,
+    value: Any,
+    *,
+    font: Font,
+    fill: PatternFill | None = None,
+    alignment: Alignment | None = None,
+) -> WriteOnlyCell:
+    """A cell with its style, as the write-only mode takes them."""
+    cell = WriteOnlyCell(ws, value=value)
+    cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
 
 
 def write_csv(sheet: ExportSheet, t: Translator) -> bytes:

@@ -10,6 +10,7 @@ result is taken over after ``CLAIM_LEASE``: in that case the person may get the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -40,7 +42,7 @@ from domain.reminder_plan import (
 from domain.reporting import ReportingService, ReportSnapshot
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Account, ReminderDelivery, ReminderStep, Unit
+from storage.models import Account, FocalPoint, ReminderDelivery, ReminderStep, Unit
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,9 @@ class ReminderService:
         now = self._clock.now()
         for planned in steps_to_send(self.plan(), now, self.completed_steps()):
             summary.steps.append(f"{planned.period_key}/{planned.step}")
-            outgoing = self._compose(planned)
+            # Reading 10,000 units takes a while: off the event loop, so people filling in
+            # their forms keep getting answers meanwhile.
+            outgoing = await asyncio.to_thread(self._compose, planned)
             complete = await self._deliver(
                 planned.period_key, planned.step, outgoing, notifier, summary
             )
@@ -172,7 +176,7 @@ class ReminderService:
             kind="manual",
             nominal_on=today,
         )
-        outgoing = self._compose(planned)
+        outgoing = await asyncio.to_thread(self._compose, planned)
         summary = RunSummary()
         with self._db.transaction() as session:
             done = {
@@ -397,19 +401,46 @@ class ReminderService:
         return next((m for m in self._calendar.action_months(year) if m.key == key), None)
 
     def _focal_points(self, unit_ids: set[int] | None) -> list[Recipient]:
-        """Reachable focal points of active units (of ``unit_ids`` when given)."""
+        """Reachable focal points of active units (of ``unit_ids`` when given).
+
+        One query for every unit (a step to 10,000 units made 10,000 before), in unit code
+        order and, within a unit, in order of registration.
+        """
+        query = (
+            sa_select(
+                col(Account.id),
+                col(Account.channel),
+                col(Account.chat_id),
+                col(Account.language),
+                col(Unit.id),
+                col(Unit.code),
+                col(Unit.name_vi),
+                col(Unit.name_en),
+                col(Unit.kind),
+            )
+            .join(FocalPoint, col(FocalPoint.unit_id) == col(Unit.id))
+            .join(Account, col(Account.id) == col(FocalPoint.account_id))
+            .where(
+                col(Unit.active).is_(True),
+                col(FocalPoint.active).is_(True),
+                col(Account.unreachable_at).is_(None),
+            )
+            .order_by(col(Unit.code), col(FocalPoint.registered_at))
+        )
+        recipients: list[Recipient] = []
+        units: dict[int, UnitRef] = {}
         with self._db.transaction() as session:
-            query = select(Unit).where(col(Unit.active).is_(True))
-            if unit_ids is not None:
-                query = query.where(col(Unit.id).in_(unit_ids))
-            recipients: list[Recipient] = []
-            for unit in session.exec(query.order_by(col(Unit.code))).all():
-                assert unit.id is not None
-                for _fp, account in repo.focal_points_of_unit(session, unit.id):
-                    if account.unreachable_at is not None:
-                        continue
-                    recipients.append(self._recipient(account, unit_ref(unit)))
-            return recipients
+            rows = session.connection().execute(query).all()
+        for account_id, channel, chat_id, language, unit_id, code, vi, en, kind in rows:
+            if account_id is None or unit_id is None:
+                continue
+            if unit_ids is not None and unit_id not in unit_ids:
+                continue
+            unit = units.get(unit_id)
+            if unit is None:
+                unit = units[unit_id] = UnitRef(unit_id, code, vi, en, kind.value)
+            recipients.append(Recipient(account_id, channel, chat_id, language or "vi", unit))
+        return recipients
 
     def _office(self) -> list[Recipient]:
         recipients = []
