@@ -101,7 +101,7 @@ async def test_sigkill_during_a_form_loses_nothing(tmp_path: Path) -> None:
     process = await _start_bot(env, telegram)
     try:
         telegram.inject_message(USER, "/report")
-        deadline = time.monotonic() + 60 + 15 * KILLS
+        deadline = time.monotonic() + 60 + 30 * KILLS
         while time.monotonic() < deadline:
             key, answers = _state(db_url)
             if key is None:
