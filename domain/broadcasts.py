@@ -30,6 +30,7 @@ from domain.conversation import Action, Outcome, Reply, rows
 from domain.errors import DomainError, NotFoundError
 from domain.i18n import N_, Translator, translator_for
 from domain.identity import UserContext
+from domain.text import utf16_len
 from storage import repositories as repo
 from storage.broadcast_models import (
     Broadcast,
@@ -293,11 +294,6 @@ def progress_text(progress: BroadcastProgress, t: Translator) -> str:
     if progress.failed:
         text += "\n" + t("Not delivered: {failed}", failed=progress.failed)
     return text
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _preview(text: str, length: int = 60) -> str:

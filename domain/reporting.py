@@ -9,7 +9,6 @@ on an older step is answered politely and changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -27,7 +26,7 @@ from domain.forms.definition import Form, Question
 from domain.forms.parsing import format_value, parse_answer
 from domain.i18n import N_, Translator
 from domain.identity import UnitRef, UserContext
-from domain.periods import PeriodService, PeriodView, view
+from domain.periods import LATE_WINDOW, PeriodService, PeriodView, view
 from storage.db import Database
 from storage.models import (
     Account,
@@ -456,7 +455,7 @@ class ReportingService:
             return False
         if report.status == ReportStatus.SUBMITTED:
             return report.amending and (period.due_at > now or self._reopened(report))
-        return period.due_at > now - _late_window() or self._reopened(report)
+        return period.due_at > now - LATE_WINDOW or self._reopened(report)
 
     def _report(self, session: Session, period_id: int, unit: Unit, *, create: bool) -> Report:
         report = session.exec(
@@ -1143,13 +1142,3 @@ def _render(message: Any, t: Translator, language: str) -> str:
     if callable(render):
         return str(render(t))
     return str(message)
-
-
-def _late_window() -> Any:
-    from domain.periods import LATE_WINDOW
-
-    return LATE_WINDOW
-
-
-def visible_keys(form: Form, kind: str, answers: dict[str, Any]) -> Sequence[str]:
-    return [q.key for q in engine.visible_questions(form, kind, answers)]

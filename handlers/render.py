@@ -7,6 +7,7 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from domain.conversation import Outcome, Reply
+from domain.text import split_text as split_lines
 from handlers.common import esc
 
 # Telegram's limit is 4096 characters after entity parsing; keep a margin for the title.
@@ -31,35 +32,9 @@ def parse_callback(data: str) -> tuple[int, str] | None:
         return None
 
 
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units (an emoji counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Split at line breaks (or hard, inside one very long line) into chunks within ``limit``."""
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while utf16_len(line) > limit:
-            if current:
-                chunks.append(current)
-                current = ""
-            cut, size = 0, 0
-            while cut < len(line) and size + utf16_len(line[cut]) <= limit:
-                size += utf16_len(line[cut])
-                cut += 1
-            chunks.append(line[:cut])
-            line = line[cut:]
-        candidate = f"{current}\n{line}" if current else line
-        if current and utf16_len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not chunks:
-        chunks.append(current)
-    return chunks
+    """Split a text into Telegram-sized chunks at line breaks."""
+    return split_lines(text, limit)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:

@@ -56,6 +56,14 @@ DISTRICT_ANSWERS: dict[str, object] = {
     "reporter_contact": "Lò Thị Mai, chuyên viên, 0912 345 678",
 }
 
+# The same answers, all typed (for channels and tests without buttons).
+TYPED_ANSWERS: dict[str, object] = {
+    key: ("bỏ qua" if value[1].startswith("Bỏ qua") else value[1].lower())
+    if isinstance(value, tuple)
+    else value
+    for key, value in DISTRICT_ANSWERS.items()
+}
+
 
 def register(harness: BotHarness, user: ChatUser, unit_code: str) -> None:
     """Register ``user`` as a focal point of ``unit_code`` (the invite flow has its own tests)."""

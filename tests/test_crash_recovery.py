@@ -24,19 +24,13 @@ from bot.settings import load_settings
 from domain.identity import ChannelIdentity
 from standin.telegram import FakeTelegram
 from storage.models import Answer, FormSession
-from tests.forms_helpers import DISTRICT_ANSWERS
+from tests.forms_helpers import TYPED_ANSWERS as TYPED
 from tests.harness import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 # 8 in the regular suite (a restart costs a few seconds); VSTBPN_CRASH_KILLS=20 for the full run.
 KILLS = int(os.environ.get("VSTBPN_CRASH_KILLS", "8"))
 USER = 1001
-TYPED = {
-    key: ("bỏ qua" if value[1].startswith("Bỏ qua") else value[1].lower())
-    if isinstance(value, tuple)
-    else value
-    for key, value in DISTRICT_ANSWERS.items()
-}
 
 
 async def _start_bot(env: dict[str, str], telegram: FakeTelegram) -> asyncio.subprocess.Process:

@@ -9,15 +9,10 @@ import logging
 from sqlmodel import select
 
 from storage.models import Answer, FormSession
-from tests.forms_helpers import DISTRICT_ANSWERS, current_question, register
+from tests.forms_helpers import TYPED_ANSWERS as TYPED
+from tests.forms_helpers import current_question, register
 from tests.harness import BotHarness, ChatUser
 
-TYPED = {
-    key: ("bỏ qua" if value[1].startswith("Bỏ qua") else value[1].lower())
-    if isinstance(value, tuple)
-    else value
-    for key, value in DISTRICT_ANSWERS.items()
-}
 USERS = 30
 
 
