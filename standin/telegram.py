@@ -64,6 +64,8 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
+#: What ``set_fault_rate`` can draw: error answers, a dropped connection, a late answer.
+RANDOM_FAULT_KINDS = ("429", "500", "502", "drop", "timeout")
 CONFLICT_OTHER_POLL = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
@@ -470,8 +472,12 @@ class FakeTelegram:
         self._fault_rate = 0.0
         self._fault_methods: frozenset[str] = frozenset()
         self._fault_random = random.Random(0)
-        #: How many random faults were answered, per status.
-        self.random_faults: Counter[int] = Counter()
+        self._fault_kinds: tuple[str, ...] = ()
+        self._answer_delay = 6.0
+        #: How many random faults were answered, per kind ("429", "502", "timeout", "drop"…).
+        self.random_faults: Counter[str] = Counter()
+        #: (method, chat_id) of every call carried out whose answer came too late ("timeout").
+        self.late_answers: list[tuple[str, object]] = []
         #: Called with every SentMessage as it is recorded (the console prints with it).
         self.listeners: list[Callable[[SentMessage], None]] = []
 
@@ -763,6 +769,10 @@ class FakeTelegram:
     def _queue(self, kind: str, payload: JSON) -> int:
         return self.inject_update({kind: payload})
 
+    def is_pending(self, update_id: int) -> bool:
+        """Whether the bot has not yet confirmed (taken) this update."""
+        return any(update["update_id"] == update_id for update in self._updates)
+
     @property
     def pending_update_count(self) -> int:
         """Updates not yet confirmed by the bot (via getUpdates offset)."""
@@ -794,7 +804,7 @@ class FakeTelegram:
             raise LookupError(f"no message {message_id} in chat {chat_id}") from None
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait, without polling, until ``predicate()`` holds; it is re-checked after every call."""
+        """Wait, without polling, until ``predicate()`` holds; checked as calls come and end."""
         async with asyncio.timeout(timeout):
             while not predicate():
                 self._activity.clear()
@@ -875,29 +885,42 @@ class FakeTelegram:
             "sendPhoto",
             "sendDocument",
         ),
+        kinds: Iterable[str] = ("429", "500", "502"),
         seed: int = 0,
+        answer_delay: float = 6.0,
     ) -> None:
-        """Fail a random ``rate`` of the calls of ``methods`` with 429, 500 or 502."""
+        """Fail a random ``rate`` of the calls of ``methods`` with one of ``kinds``.
+
+        ``"429"``, ``"500"``, ``"502"``: that error answer, nothing done. ``"drop"``: the
+        connection is closed before anything is done. ``"timeout"``: the call *is* carried out
+        (the message is delivered) but the answer comes ``answer_delay`` seconds late, after the
+        client gave up (PTB waits 5 s): the one fault that can make a careful bot send twice.
+        Each such call is listed in ``late_answers``.
+        """
+        unknown = set(kinds) - set(RANDOM_FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
         self._fault_rate = rate
         self._fault_methods = frozenset(methods)
+        self._fault_kinds = tuple(kinds)
         self._fault_random = random.Random(seed)
+        self._answer_delay = answer_delay
 
-    def _random_fault(self, method: str) -> _Fault | None:
+    def _random_fault(self, method: str) -> str | None:
         if not self._fault_rate or method not in self._fault_methods:
             return None
         if self._fault_random.random() >= self._fault_rate:
             return None
-        status = self._fault_random.choice((429, 500, 502))
-        self.random_faults[status] += 1
-        if status == 429:
-            return _Fault(method, 429, "Too Many Requests: retry after 1", 1, 1, None)
-        description = "Bad Gateway" if status == 502 else "Internal Server Error"
-        return _Fault(method, status, description, None, 1, None)
+        kind = self._fault_random.choice(self._fault_kinds)
+        self.random_faults[kind] += 1
+        return kind
 
-    def _take_fault(self, method: str, params: JSON) -> _Fault | None:
-        random_fault = self._random_fault(method)
-        if random_fault is not None:
-            return random_fault
+    def _take_fault(self, method: str, params: JSON, kind: str | None) -> _Fault | None:
+        if kind == "429":
+            return _Fault(method, 429, "Too Many Requests: retry after 1", 1, 1, None)
+        if kind in ("500", "502"):
+            description = "Bad Gateway" if kind == "502" else "Internal Server Error"
+            return _Fault(method, int(kind), description, None, 1, None)
         for fault in self._faults:
             if fault.method not in ("*", method):
                 continue
@@ -938,9 +961,18 @@ class FakeTelegram:
         else:
             method = _FALLBACK_BOOLEAN_BY_LOWER.get(method.lower(), method)
         self.calls[method] += 1
+        random_kind: str | None = None
+        # Wake waiters on arrival too: a long poll only finishes when its timeout runs out.
+        self._activity.set()
         try:
             params = await self._read_params(request, method_spec)
-            fault = self._take_fault(method, params)
+            random_kind = self._random_fault(method)
+            if random_kind == "drop":
+                self.faults.append((method, 0, "connection dropped"))
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=499)  # nobody reads it: the connection is gone
+            fault = self._take_fault(method, params, random_kind)
             if fault is not None:
                 raise ApiError(
                     fault.status, fault.description, retry_after=fault.retry_after, deliberate=True
@@ -973,6 +1005,10 @@ class FakeTelegram:
             return self._error(method, ApiError(500, f"Internal Server Error: {error!r}"))
         finally:
             self._activity.set()
+        if random_kind == "timeout":
+            # Done, but the answer is lost: the client times out (the handler is cancelled).
+            self.late_answers.append((method, params.get("chat_id")))
+            await asyncio.sleep(self._answer_delay)
         return web.Response(
             body=_dumps({"ok": True, "result": result}), content_type="application/json"
         )

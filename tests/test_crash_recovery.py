@@ -8,7 +8,6 @@ on where it was, and SQLite's integrity check passes.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import signal
@@ -17,19 +16,19 @@ import time
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlmodel import select
 
 from bot.runtime import open_database, services_for
 from bot.settings import load_settings
 from domain.identity import ChannelIdentity
 from standin.telegram import FakeTelegram
-from storage.models import Answer, FormSession
+from storage.db import Database
 from tests.forms_helpers import TYPED_ANSWERS as TYPED
 from tests.harness import TOKEN
+from tests.typing_user import TypingUser, expected_values, form_positions, stored_answers
 
 ROOT = Path(__file__).resolve().parent.parent
-# 8 in the regular suite (a restart costs a few seconds); VSTBPN_CRASH_KILLS=20 for the full run.
-KILLS = int(os.environ.get("VSTBPN_CRASH_KILLS", "8"))
+# A restart takes about a second; VSTBPN_CRASH_KILLS sets how many.
+KILLS = int(os.environ.get("VSTBPN_CRASH_KILLS", "20"))
 USER = 1001
 
 
@@ -49,23 +48,8 @@ async def _start_bot(env: dict[str, str], telegram: FakeTelegram) -> asyncio.sub
     return process
 
 
-def _state(db_url: str) -> tuple[str | None, dict[str, object]]:
-    settings = load_settings(DATABASE_URL=db_url)
-    db = open_database(settings, migrate=False)
-    try:
-        with db.transaction() as session:
-            active = session.exec(select(FormSession)).first()
-            answers = {
-                row.question_key: json.loads(row.value_json)
-                for row in session.exec(select(Answer))
-                if not row.skipped
-            }
-            key = None
-            if active is not None:
-                key = active.question_key if active.mode == "question" else f"<{active.mode}>"
-            return key, answers
-    finally:
-        db.engine.dispose()
+def _open(db_url: str) -> Database:
+    return open_database(load_settings(DATABASE_URL=db_url), migrate=False)
 
 
 async def test_sigkill_during_a_form_loses_nothing(tmp_path: Path) -> None:
@@ -92,30 +76,27 @@ async def test_sigkill_during_a_form_loses_nothing(tmp_path: Path) -> None:
     telegram.add_user(USER, "Mai")
     dice = random.Random(2023)
     kills = 0
+    person = TypingUser(telegram, USER)
+    db = _open(db_url)
     process = await _start_bot(env, telegram)
     try:
-        telegram.inject_message(USER, "/report")
-        deadline = time.monotonic() + 60 + 30 * KILLS
+        deadline = time.monotonic() + 60 + 5 * KILLS
         while time.monotonic() < deadline:
-            key, answers = _state(db_url)
-            if key is None:
-                telegram.inject_message(USER, "/report")
-            elif key == "<review>":
+            typed = person.messages_typed
+            if person.step(form_positions(db).get(str(USER)), time.monotonic()):
                 break
-            elif key == "<confirm>":
-                telegram.inject_message(USER, "có")
-            else:
-                telegram.inject_message(USER, str(TYPED[key]))
-            if kills < KILLS and dice.random() < 0.7:
+            if person.messages_typed > typed and kills < KILLS and dice.random() < 0.7:
                 await asyncio.sleep(dice.uniform(0, 0.15))  # somewhere inside the handling
                 process.send_signal(signal.SIGKILL)
                 await process.wait()
                 kills += 1
                 process = await _start_bot(env, telegram)
             else:
-                await asyncio.sleep(0.3)
-        key, answers = _state(db_url)
+                await asyncio.sleep(0.1)
+        key = form_positions(db).get(str(USER))
+        answers = stored_answers(db).get(str(USER), {})
     finally:
+        db.engine.dispose()
         if process.returncode is None:
             process.terminate()
             await process.wait()
@@ -123,9 +104,10 @@ async def test_sigkill_during_a_form_loses_nothing(tmp_path: Path) -> None:
     assert key == "<review>"
     assert kills >= min(KILLS, 5)
     for question, value in answers.items():
-        typed = TYPED[question]
         assert value is not None, question
-        assert str(typed).lower() != "bỏ qua", question
+        assert str(TYPED[question]).lower() != "bỏ qua", question
+    expected = expected_values()
+    assert answers == {key: expected[key] for key in answers}, "an answer differs from the typed"
     assert answers["staff_total"] == 1250
     assert answers["budget_spent_vnd"] == 15_000_000
     settings = load_settings(DATABASE_URL=db_url)
