@@ -7,10 +7,12 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.context import ROUTER_KEY, SERVICES_KEY, TIMEZONE_KEY, BotApplication, BotContext
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
+from bot.rate_limiter import RetryingRateLimiter
 from bot.settings import Settings
 from domain.channels import ChannelRouter
 from domain.delivery import DeliveryConfig
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 RUN_SCHEDULER_KEY = "run_scheduler"
 SCHEDULER_KEY = "scheduler"
+REMINDER_INTERVAL_KEY = "reminder_interval_seconds"
 
 # Handler groups. Order matters: the guard loads the writer first.
 # The guard loads the writer first; the broadcast group takes only replies to announcements
@@ -64,13 +67,14 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(PerChatUpdateProcessor(on_processed=on_processed))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(RetryingRateLimiter())
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[TIMEZONE_KEY] = settings.tz
+    application.bot_data[REMINDER_INTERVAL_KEY] = settings.reminder_interval_seconds
     application.bot_data[RUN_SCHEDULER_KEY] = run_scheduler
     application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
     application.add_handlers(broadcast.INTERCEPT_HANDLERS, group=BROADCAST_GROUP)
@@ -106,8 +110,11 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     assert isinstance(services, Services)
     now = services.clock.now().astimezone(services.tz)
     services.periods.ensure_year(now.year)  # the plan's periods exist every year by default
-    await set_default_menus(application.bot)
     known = services.accounts.staff_contexts(CHANNEL)
+    try:
+        await set_default_menus(application.bot)
+    except TelegramError as error:  # the menus come back at the next start; serving matters more
+        log.warning("could not set the command menus: %s", error)
     for user in known:
         await refresh_chat_menu(application.bot, user)
     # Notices go to each person on the channel they registered on; a channel this process
@@ -115,7 +122,12 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     router = application.bot_data.setdefault(ROUTER_KEY, ChannelRouter({}))
     router.add(CHANNEL, TelegramNotifier(application.bot))
     if application.bot_data.get(RUN_SCHEDULER_KEY):
-        scheduler = ReminderScheduler(services.reminders, router, services.tz)
+        scheduler = ReminderScheduler(
+            services.reminders,
+            router,
+            services.tz,
+            interval_seconds=application.bot_data.get(REMINDER_INTERVAL_KEY, 60),
+        )
         scheduler.start()
         application.bot_data[SCHEDULER_KEY] = scheduler
     await broadcast.start_delivery(application)  # resumes rounds a restart interrupted

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=14, ge=1, le=365, alias="BOT_INVITE_TTL_DAYS")
     # Announcements' overall pace; Telegram allows about 30/s, leave room for replies.
     broadcast_rate: float = Field(default=25, gt=0, le=1000, alias="BOT_BROADCAST_RATE")
+    # How often the scheduler looks for due reminders and retries ones a fault held back.
+    reminder_interval_seconds: int = Field(
+        default=60, ge=1, le=3600, alias="BOT_REMINDER_INTERVAL_SECONDS"
+    )
     forms_dir: Path | None = Field(default=None, alias="BOT_FORMS_DIR")
     calendar_file: Path | None = Field(default=None, alias="BOT_CALENDAR_FILE")
     # Telegram webhook mode (`python -m bot run --webhook`, behind a reverse proxy).

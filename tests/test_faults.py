@@ -66,3 +66,40 @@ async def test_concurrent_forms_under_ten_percent_faults_lose_no_answer(
                 assert key in stored, (user.user_id, key)
         assert current_question(harness, user) == "<review>"
     assert harness.telegram.bad_requests == []
+
+
+async def test_a_reply_telegram_fails_to_take_is_sent_again(harness: BotHarness) -> None:
+    user = harness.user(5100, "Lan")
+    harness.telegram.inject_fault("sendMessage", status=502, times=2, chat_id=5100)
+    replies = await user.send("/help")
+    assert [m.method for m in replies] == ["sendMessage"]  # one help message, after two 502s
+    assert "/help" in replies[0].plain_text
+    assert [f[1] for f in harness.telegram.faults] == [502, 502]
+
+
+async def test_a_reply_is_not_repeated_after_a_timeout(harness: BotHarness) -> None:
+    """Telegram may have delivered a timed-out message: repeating it is the caller's choice."""
+    logging.getLogger("handlers.errors").setLevel(logging.CRITICAL)
+    harness.user(5101, "Lan")
+    harness.telegram.set_fault_rate(
+        1.0, methods=("sendMessage",), kinds=("timeout",), answer_delay=6.0
+    )
+    update_id = harness.telegram.inject_message(5101, "/help")
+    await harness.telegram.wait_until(lambda: bool(harness.telegram.late_answers))
+    harness.telegram.set_fault_rate(0.0)
+    await harness.replies_to(5101, update_id, timeout=15)
+    helps = [m for m in harness.telegram.messages_to(5101) if "/help" in m.plain_text]
+    assert len(helps) == 1  # delivered once, though the bot never heard back
+    assert harness.telegram.late_answers == [("sendMessage", 5101)]
+
+
+async def test_the_bot_starts_and_serves_when_telegram_refuses_its_menus(
+    harness: BotHarness,
+) -> None:
+    await harness.stop()
+    harness.telegram.inject_fault("setMyCommands", status=500, times=None)
+    await harness.restart()
+    user = harness.user(5102, "Lan")
+    replies = await user.send("/help")
+    harness.telegram.clear_faults()
+    assert "/help" in replies[-1].plain_text
