@@ -122,7 +122,7 @@ class ChaosReport:
             + f"; late answers (done, client timed out): {self.late_answers}",
             f"forms: {self.forms_at_review}/{c.filling} at the review, {self.answers_stored} "
             f"answers stored, {len(self.answers_wrong)} differ from the typed; "
-            f"{self.messages_retyped} messages typed again (lost in a crash window)",
+            f"{self.messages_retyped} messages typed again (no answer within a minute: lost)",
             f"broadcast: {'done' if self.broadcast_done else 'NOT DONE'}, ledger "
             f"{dict(self.broadcast_ledger)}, {len(self.broadcast_missing)} not received, "
             f"{self.broadcast_duplicates} duplicates",
@@ -267,7 +267,9 @@ async def run_chaos(config: ChaosConfig, workdir: Path) -> ChaosReport:
         "NO_PROXY": "127.0.0.1,localhost",
     }
     bot = BotProcess(telegram, env, workdir / "bot.log")
-    people = [TypingUser(telegram, user_id) for user_id in setup.fillers]
+    # Nothing is lost, so nobody needs to type again; a minute without an answer would mean
+    # a message was lost, and typing it again is then counted.
+    people = [TypingUser(telegram, user_id, patience=60.0) for user_id in setup.fillers]
     dice = random.Random(config.seed + 1)
     began = time.monotonic()
     clock_at = config.start

@@ -172,11 +172,11 @@ class Driver:
 
 @contextmanager
 def rate_limiter(enabled: bool) -> Iterator[None]:
-    """``build_application`` installs ``AIORateLimiter``; with ``enabled=False`` it gets none."""
+    """``build_application`` installs a rate limiter; with ``enabled=False`` it gets none."""
     if enabled:
         yield
         return
-    with mock.patch("bot.app.AIORateLimiter", return_value=None):
+    with mock.patch("bot.app.RetryingRateLimiter", return_value=None):
         yield
 
 

@@ -10,7 +10,16 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.context import ROUTER_KEY, SERVICES_KEY, TIMEZONE_KEY, BotApplication, BotContext
+from bot.context import (
+    DATA_SOURCE_KEY,
+    ROUTER_KEY,
+    SERVICES_KEY,
+    TIMEZONE_KEY,
+    BotApplication,
+    BotContext,
+)
+from bot.inbox import DurableUpdateQueue
+from bot.isolated import DataSource
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
 from bot.rate_limiter import RetryingRateLimiter
 from bot.settings import Settings
@@ -34,12 +43,14 @@ from handlers.menus import refresh_chat_menu, set_default_menus
 from handlers.notifier import TelegramNotifier
 from handlers.telegram_sender import TelegramSender
 from scheduler.reminders import ReminderScheduler
+from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
 RUN_SCHEDULER_KEY = "run_scheduler"
 SCHEDULER_KEY = "scheduler"
 REMINDER_INTERVAL_KEY = "reminder_interval_seconds"
+QUEUE_KEY = "durable_queue"
 
 # Handler groups. Order matters: the guard loads the writer first.
 # The guard loads the writer first; the broadcast group takes only replies to announcements
@@ -59,6 +70,13 @@ def build_application(
     """Wire an Application that talks to ``settings.telegram_api_base_url``."""
     if settings.telegram_bot_token is None:
         raise ValueError("build_application needs a token")
+    queue = DurableUpdateQueue(Inbox(services.db, services.clock.now, CHANNEL))
+
+    def processed(update: object) -> None:
+        queue.processed(update)
+        if on_processed is not None:
+            on_processed(update)
+
     builder: Any = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -66,7 +84,8 @@ def build_application(
         .base_file_url(settings.file_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(PerChatUpdateProcessor(on_processed=on_processed))
+        .update_queue(queue)
+        .concurrent_updates(PerChatUpdateProcessor(on_processed=processed))
         .rate_limiter(RetryingRateLimiter())
         .post_init(_post_init)
         .post_stop(_post_stop)
@@ -76,6 +95,8 @@ def build_application(
     application.bot_data[TIMEZONE_KEY] = settings.tz
     application.bot_data[REMINDER_INTERVAL_KEY] = settings.reminder_interval_seconds
     application.bot_data[RUN_SCHEDULER_KEY] = run_scheduler
+    application.bot_data[QUEUE_KEY] = queue
+    application.bot_data[DATA_SOURCE_KEY] = DataSource.from_settings(settings)
     application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
     application.add_handlers(broadcast.INTERCEPT_HANDLERS, group=BROADCAST_GROUP)
     # One group: PTB runs the first matching handler of a group, so the fallbacks, listed
@@ -131,6 +152,9 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         scheduler.start()
         application.bot_data[SCHEDULER_KEY] = scheduler
     await broadcast.start_delivery(application)  # resumes rounds a restart interrupted
+    queue = application.bot_data.get(QUEUE_KEY)
+    if isinstance(queue, DurableUpdateQueue):
+        await queue.replay(application.bot)  # what a crash interrupted, before anything new
     log.info("bot @%s ready; %d staff menus set", application.bot.username, len(known))
 
 

@@ -14,6 +14,7 @@ SERVICES_KEY = "services"
 TIMEZONE_KEY = "tz"
 USER_KEY = "user"
 ROUTER_KEY = "router"  # the ChannelRouter for notices to people on any channel
+DATA_SOURCE_KEY = "data_source"  # bot.isolated.DataSource: for work done in a child process
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

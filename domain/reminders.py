@@ -378,7 +378,7 @@ class ReminderService:
             ]
         if period is None:
             return []
-        snapshots = self._reporting.snapshots(period)
+        snapshots = self._reporting.snapshots(period, submitted_answers=False)
         missing = [s for s in snapshots if s.status != "submitted"]
         if planned.audience == OFFICE:
             if not missing:

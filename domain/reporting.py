@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, exists, select
 
@@ -129,9 +130,20 @@ class ReportingService:
         return self._open(user, t, chat_id, period, unit)
 
     def on_text(
-        self, user: UserContext, t: Translator, *, chat_id: str, text: str
+        self,
+        user: UserContext,
+        t: Translator,
+        *,
+        chat_id: str,
+        text: str,
+        message_seq: int | None = None,
     ) -> Outcome | None:
-        """A typed message: an answer if this chat is in a form, else None (not ours)."""
+        """A typed message: an answer if this chat is in a form, else None (not ours).
+
+        ``message_seq`` is the message's position in the chat (ids that grow), when the
+        channel has one: a message at or before the last one applied is a replay and changes
+        nothing.
+        """
         with self._db.transaction() as session:
             active = self._session_of(session, user, chat_id)
             if active is None:
@@ -142,6 +154,12 @@ class ReportingService:
                 return Outcome(
                     [Reply(t("This report is closed now. Type /report to see what is open."))]
                 )
+            if message_seq is not None:
+                last = active.last_message_seq
+                if last is not None and message_seq <= last:
+                    return Outcome(self._advance(session, active, report, user, t, move=False))
+                active.last_message_seq = message_seq
+                session.add(active)
             return self._on_text(session, active, report, user, t, text.strip())
 
     def on_action(
@@ -209,13 +227,19 @@ class ReportingService:
             return self._snapshot(session, unit, period)
 
     def snapshots(
-        self, period: PeriodView, *, include_archived: bool = False
+        self,
+        period: PeriodView,
+        *,
+        include_archived: bool = False,
+        submitted_answers: bool = True,
     ) -> list[ReportSnapshot]:
         """Every unit the period concerns, with its latest submitted answers (or its draft).
 
         /status, /export and every reminder step read all units, inside the bot's event loop:
         five queries whatever the number of units, reading rows rather than ORM objects.
-        Gives what ``_snapshot`` gives for each unit.
+        Gives what ``_snapshot`` gives for each unit. Who only needs where each unit stands
+        passes ``submitted_answers=False``: submitted reports then come without their answers,
+        the bulk of the memory (drafts keep theirs: reminders show the progress).
         """
         form = self._forms.get(period.form_key)
         with self._db.transaction() as session:
@@ -246,7 +270,7 @@ class ReportingService:
                     col(ReportVersion.submitted_at),
                     col(ReportVersion.submitted_by_account_id),
                     col(ReportVersion.late),
-                    col(ReportVersion.answers_json),
+                    col(ReportVersion.answers_json) if submitted_answers else literal("{}"),
                 )
                 .join(Report, col(Report.id) == col(ReportVersion.report_id))
                 .where(in_period)

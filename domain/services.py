@@ -92,4 +92,8 @@ class ReportSubmissionStatus:
         period = self._periods.by_key(period_key)
         if period is None:
             return set()
-        return {s.unit.id for s in self._reporting.snapshots(period) if s.status != "submitted"}
+        return {
+            s.unit.id
+            for s in self._reporting.snapshots(period, submitted_answers=False)
+            if s.status != "submitted"
+        }

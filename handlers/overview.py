@@ -6,15 +6,16 @@ from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.isolated import build_status_chart, run_isolated
 from domain.audit_view import recent_actions
 from domain.commands import Audience
 from domain.overview import (
     KINDS,
     STATES,
+    CampaignStatus,
     campaign_status,
     kind_labels,
     state_labels,
-    status_chart_png,
 )
 from domain.units import roster
 from handlers.common import esc, reply, requires
@@ -29,7 +30,9 @@ async def status(update: Update, context: BotContext) -> None:
     if period is None:
         await reply(update, t("There is no such report period. /periods lists them."))
         return
-    overview = campaign_status(period, context.services.reporting.snapshots(period))
+    overview = campaign_status(
+        period, context.services.reporting.snapshots(period, submitted_answers=False)
+    )
     states, kinds = state_labels(t), kind_labels(t)
     lines = [
         f"<b>{esc(period.label(language))}</b> — "
@@ -57,8 +60,10 @@ async def status(update: Update, context: BotContext) -> None:
         await reply(update, chunk)
     message = update.effective_message
     assert message is not None
+    chart_data = CampaignStatus(period, overview.counts)  # the counts are all it draws
+    chart = await run_isolated(build_status_chart, chart_data, language)
     await message.reply_photo(
-        InputFile(status_chart_png(overview, t), filename="status.png"),
+        InputFile(chart, filename="status.png"),
         caption=esc(period.label(language)),
     )
 

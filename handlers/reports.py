@@ -47,7 +47,11 @@ async def on_text(update: Update, context: BotContext) -> None:
     assert message is not None
     if context.me.is_focal_point and message.text is not None:
         outcome = context.services.reporting.on_text(
-            context.me, context.t, chat_id=_chat_id(update), text=message.text
+            context.me,
+            context.t,
+            chat_id=_chat_id(update),
+            text=message.text,
+            message_seq=message.message_id,
         )
         if outcome is not None:
             await _deliver(update, context, outcome)

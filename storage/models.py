@@ -220,6 +220,9 @@ class FormSession(SQLModel, table=True):
     pending_json: str | None = Field(default=None)  # a value awaiting "yes, that is right"
     state_json: str = Field(default="{}")  # back stack, multi-choice selection, edit mode
     step: int = Field(default=0)  # bumps on every prompt: buttons carry it to detect staleness
+    # The chat's message id of the last typed input applied (ids grow within a chat): the same
+    # message replayed after a crash is recognised and not applied to the next question.
+    last_message_seq: int | None = Field(default=None)
     updated_at: datetime = Field(sa_column=_utc_column())
 
 

@@ -103,6 +103,7 @@ async def test_sigkill_during_a_form_loses_nothing(tmp_path: Path) -> None:
         await telegram.stop()
     assert key == "<review>"
     assert kills >= min(KILLS, 5)
+    assert person.retyped == 0  # no message was lost: the inbox kept what a kill interrupted
     for question, value in answers.items():
         assert value is not None, question
         assert str(TYPED[question]).lower() != "bỏ qua", question

@@ -277,7 +277,9 @@ class ZaloAdapter:
         if period is None:
             await self._say(chat, t("There is no such report period. /periods lists them."))
             return
-        overview = campaign_status(period, services.reporting.snapshots(period))
+        overview = campaign_status(
+            period, services.reporting.snapshots(period, submitted_answers=False)
+        )
         states, kinds = state_labels(t), kind_labels(t)
         lines = [
             f"{period.label(language)} — "

@@ -8,7 +8,7 @@ from sqlmodel import SQLModel
 
 import storage.broadcast_models  # registers the broadcast tables too
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage import zalo_models  # noqa: F401  (the Zalo adapter's tables)
+from storage import inbox, zalo_models  # noqa: F401  (the inbox, the Zalo adapter's tables)
 
 target_metadata = SQLModel.metadata
 
