@@ -52,6 +52,7 @@ from domain.reminders import CLAIM_LEASE
 from standin.telegram import FakeTelegram, SentMessage
 from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastStatus
 from storage.db import Database
+from storage.inbox import InboundUpdate
 from storage.models import ReminderDelivery, ReminderStep, UnitKind
 from tests.typing_user import REVIEW, TypingUser, expected_values, form_positions, stored_answers
 
@@ -104,6 +105,7 @@ class ChaosReport:
     duplicates_from_crashes: int = 0
     integrity: str = ""
     foreign_key_violations: int = 0
+    inbox: Counter[str] = field(default_factory=Counter)  # update rows by status at the end
 
     @property
     def crash_duplicate_bound(self) -> int:
@@ -134,6 +136,8 @@ class ChaosReport:
             f"{self.duplicates_from_crashes} from crash windows "
             f"(bound {self.crash_duplicate_bound}: one reminder + "
             f"{DeliveryConfig().concurrency} broadcast sends in flight per kill)",
+            f"inbox: {dict(self.inbox)} (pending: taken, never finished; given_up: replayed "
+            "3 times in vain)",
             f"SQLite: integrity {self.integrity}, {self.foreign_key_violations} foreign key "
             f"violations; Bad Requests: {len(self.bad_requests)}",
         ]
@@ -391,6 +395,8 @@ def _check(
                 duplicates_late += extra
             else:
                 duplicates_crash += extra
+    with db.transaction() as session:
+        report.inbox = Counter(session.exec(select(InboundUpdate.status)).all())
     report.duplicates_after_late_answers = duplicates_late
     report.duplicates_from_crashes = duplicates_crash
     with db.engine.connect() as connection:

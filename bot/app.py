@@ -85,7 +85,9 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .context_types(ContextTypes(context=BotContext))
         .update_queue(queue)
-        .concurrent_updates(PerChatUpdateProcessor(on_processed=processed))
+        .concurrent_updates(
+            PerChatUpdateProcessor(on_processed=processed, on_started=queue.started)
+        )
         .rate_limiter(RetryingRateLimiter())
         .post_init(_post_init)
         .post_stop(_post_stop)

@@ -33,6 +33,10 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 return
         await super().put(item)
 
+    def started(self, update: object) -> None:
+        if isinstance(update, Update):
+            self._inbox.started(update.update_id)
+
     def processed(self, update: object) -> None:
         """The handlers are through with ``update``: it must not be replayed."""
         if isinstance(update, Update):
@@ -40,7 +44,9 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
     async def replay(self, bot: Bot) -> int:
         """Queue the updates a previous run took but never finished; how many."""
-        stored = self._inbox.to_replay()
+        stored, given_up = self._inbox.to_replay()
+        if given_up:
+            log.error("gave up %d update(s) whose handling was cut short 3 times", given_up)
         for item in stored:
             await super().put(Update.de_json(json.loads(item.payload_json), bot))
         if stored:

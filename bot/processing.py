@@ -18,22 +18,28 @@ ProcessedHook = Callable[[object], None]
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     def __init__(
-        self, max_concurrent_updates: int = 64, on_processed: ProcessedHook | None = None
+        self,
+        max_concurrent_updates: int = 64,
+        on_processed: ProcessedHook | None = None,
+        on_started: ProcessedHook | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
         self._on_processed = on_processed
+        self._on_started = on_started
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
+            self._started(update)
             await coroutine
         else:
             lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiters[key] = self._waiters.get(key, 0) + 1
             try:
                 async with lock:
+                    self._started(update)
                     await coroutine
             finally:
                 self._waiters[key] -= 1
@@ -42,6 +48,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     del self._locks[key]
         if self._on_processed is not None:
             self._on_processed(update)
+
+    def _started(self, update: object) -> None:
+        if self._on_started is not None:
+            self._on_started(update)
 
     async def initialize(self) -> None:
         pass

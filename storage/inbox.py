@@ -22,7 +22,7 @@ from storage.types import UTCDateTime
 
 PENDING, DONE, GIVEN_UP = "pending", "done", "given_up"
 KEEP_DONE = timedelta(days=1)
-MAX_ATTEMPTS = 3  # an update that keeps killing the process is not replayed forever
+MAX_ATTEMPTS = 3  # handlings started and never finished: an update killing the process
 
 
 class InboundUpdate(SQLModel, table=True):
@@ -34,7 +34,7 @@ class InboundUpdate(SQLModel, table=True):
     update_id: int
     payload_json: str
     status: str = Field(default=PENDING, max_length=16, index=True)
-    attempts: int = Field(default=0)  # how many times it was handed to the handlers
+    attempts: int = Field(default=0)  # how many times its handling started
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
@@ -60,7 +60,6 @@ class Inbox:
                         channel=self._channel,
                         update_id=update_id,
                         payload_json=payload_json,
-                        attempts=1,
                         received_at=self._now(),
                     )
                 )
@@ -82,11 +81,24 @@ class Inbox:
                 .values(status=DONE)
             )
 
-    def to_replay(self) -> list[StoredUpdate]:
-        """The updates a previous run took but never finished, oldest first; counts the try.
+    def started(self, update_id: int) -> None:
+        """Its handling begins: counted, so one that keeps killing the process is found."""
+        with self._db.transaction() as session:
+            session.execute(
+                update(InboundUpdate)
+                .where(
+                    InboundUpdate.channel == self._channel,  # type: ignore[arg-type]
+                    InboundUpdate.update_id == update_id,  # type: ignore[arg-type]
+                )
+                .values(attempts=InboundUpdate.attempts + 1)
+            )
 
-        One that was already handed over ``MAX_ATTEMPTS`` times is given up (and logged by
-        the caller through its absence): it is more likely the cause of the crashes.
+    def to_replay(self) -> tuple[list[StoredUpdate], int]:
+        """The updates a previous run took but never finished, oldest first; how many given up.
+
+        One whose handling started ``MAX_ATTEMPTS`` times without finishing is given up: it
+        is more likely the cause of the crashes than their victim. (Runs that died before
+        reaching an update do not count against it.)
         """
         with self._db.transaction() as session:
             rows = session.exec(
@@ -94,15 +106,15 @@ class Inbox:
                 .where(InboundUpdate.channel == self._channel, InboundUpdate.status == PENDING)
                 .order_by(InboundUpdate.update_id)  # type: ignore[arg-type]
             ).all()
-            replay = []
+            replay, given_up = [], 0
             for row in rows:
                 if row.attempts >= MAX_ATTEMPTS:
                     row.status = GIVEN_UP
+                    session.add(row)
+                    given_up += 1
                 else:
-                    row.attempts += 1
                     replay.append(StoredUpdate(row.update_id, row.payload_json))
-                session.add(row)
-            return replay
+            return replay, given_up
 
     def given_up(self) -> int:
         with self._db.transaction() as session:

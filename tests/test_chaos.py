@@ -31,6 +31,7 @@ async def test_forms_broadcast_and_reminders_survive_faults_and_kills(tmp_path: 
     assert report.answers_wrong == [], summary
     assert report.answers_stored >= FILLING * 30, summary
     assert report.messages_retyped == 0, summary  # no message lost to a kill
+    assert set(report.inbox) == {"done"}, summary  # every update handled, none given up
     # The broadcast reached everyone but the blocked, whose deliveries failed (not retried).
     assert report.broadcast_done, summary
     assert report.broadcast_missing == [], summary
