@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
@@ -14,6 +15,8 @@ from domain.identity import ChannelIdentity, UnitRef, UserContext
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Account, Role, RoleGrant, Unit
+
+LAST_SEEN_STEP = timedelta(minutes=1)
 
 
 def unit_ref(unit: Unit) -> UnitRef:
@@ -52,7 +55,11 @@ class AccountService:
                     created_at=now,
                 )
                 session.add(account)
-            account.last_seen_at = now
+            # "Last seen" to the minute: writing it on every message made each answer a
+            # second write transaction.
+            seen = account.last_seen_at
+            if seen is None or not now - LAST_SEEN_STEP < seen <= now:
+                account.last_seen_at = now
             account.chat_id = identity.chat_id
             account.unreachable_at = None  # they wrote to us, so we can write to them
             if identity.display_name:

@@ -502,22 +502,40 @@ class ReportingService:
             session.flush()
         return report
 
+    # One answer reads the report's context and answers several times (parse, check, store,
+    # show the next question); within one transaction (one Session) they are read once:
+    # ``session.info`` lives as long as the Session, and ``_store`` forgets the answers.
     def _context(self, session: Session, report: Report) -> tuple[Form, str, PeriodView, Unit]:
-        period = view(session.get_one(ReportPeriod, report.period_id))
-        unit = session.get_one(Unit, report.unit_id)
-        return self._forms[period.form_key], unit.kind.value, period, unit
+        key = ("report_context", report.id)
+        cached = session.info.get(key)
+        if cached is None:
+            period = view(session.get_one(ReportPeriod, report.period_id))
+            unit = session.get_one(Unit, report.unit_id)
+            cached = session.info[key] = (
+                self._forms[period.form_key],
+                unit.kind.value,
+                period,
+                unit,
+            )
+        form, kind, period, unit = cached
+        return form, kind, period, unit
 
     def _answers(self, session: Session, report: Report) -> tuple[dict[str, Any], set[str]]:
         """The report's answers, pruned of follow-ups no longer asked, and the skipped keys."""
-        form, kind, _period, _unit = self._context(session, report)
-        answers: dict[str, Any] = {}
-        skipped: set[str] = set()
-        for row in session.exec(select(Answer).where(Answer.report_id == report.id)).all():
-            if row.skipped:
-                skipped.add(row.question_key)
-            elif form.has_question(row.question_key):
-                answers[row.question_key] = json.loads(row.value_json)
-        return engine.prune(form, kind, answers), skipped
+        key = ("report_answers", report.id)
+        cached = session.info.get(key)
+        if cached is None:
+            form, kind, _period, _unit = self._context(session, report)
+            answers: dict[str, Any] = {}
+            skipped: set[str] = set()
+            for row in session.exec(select(Answer).where(Answer.report_id == report.id)).all():
+                if row.skipped:
+                    skipped.add(row.question_key)
+                elif form.has_question(row.question_key):
+                    answers[row.question_key] = json.loads(row.value_json)
+            cached = session.info[key] = (engine.prune(form, kind, answers), skipped)
+        pruned, skipped_keys = cached
+        return dict(pruned), set(skipped_keys)
 
     def _store(
         self,
@@ -531,6 +549,7 @@ class ReportingService:
     ) -> None:
         now = self._clock.now()
         assert report.id is not None
+        session.info.pop(("report_answers", report.id), None)
         row = session.exec(
             select(Answer).where(Answer.report_id == report.id, Answer.question_key == key)
         ).first()
