@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
@@ -26,7 +27,8 @@ def _pybabel(*args: str) -> None:
     CommandLineInterface().run(["pybabel", "-q", *args])  # type: ignore[no-untyped-call]
 
 
-def extract() -> None:
+def extract(pot: Path = POT) -> None:
+    """Write the message template (``pot``; the tests use a temporary file)."""
     keyword_args = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
     _pybabel(
         "extract",
@@ -39,7 +41,7 @@ def extract() -> None:
         "--project",
         "vstbpn-bot",
         "-o",
-        str(POT),
+        str(pot),
         str(ROOT),
     )
 
@@ -80,9 +82,9 @@ def compile_catalogs() -> None:
     _pybabel("compile", "-d", str(LOCALES_DIR), "-D", DOMAIN)
 
 
-def missing_translations(language: str = "vi") -> list[str]:
+def missing_translations(language: str = "vi", pot: Path = POT) -> list[str]:
     """Message ids of the template that ``language`` leaves untranslated or fuzzy."""
-    with POT.open("rb") as pot_file:
+    with pot.open("rb") as pot_file:
         template = read_po(pot_file)
     po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     with po_path.open("rb") as po_file:

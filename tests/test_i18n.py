@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from bot import i18n_tools
 from domain.i18n import LOCALES_DIR, translator_for
 
 
-def test_every_message_is_translated_to_vietnamese() -> None:
-    i18n_tools.extract()
-    missing = i18n_tools.missing_translations("vi")
+def test_every_message_is_translated_to_vietnamese(tmp_path: Path) -> None:
+    pot = tmp_path / "messages.pot"  # the repository's template changes only on purpose
+    i18n_tools.extract(pot)
+    missing = i18n_tools.missing_translations("vi", pot)
     assert missing == [], f"untranslated: {missing}"
 
 
