@@ -24,6 +24,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
     def __init__(self, inbox: Inbox) -> None:
         super().__init__()
         self._inbox = inbox
+        self._replayed: set[int] = set()
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
@@ -34,7 +35,9 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         await super().put(item)
 
     def started(self, update: object) -> None:
-        if isinstance(update, Update):
+        """A replayed update's handling begins: counted (a fresh one's is not, to save time)."""
+        if isinstance(update, Update) and update.update_id in self._replayed:
+            self._replayed.discard(update.update_id)
             self._inbox.started(update.update_id)
 
     def processed(self, update: object) -> None:
@@ -48,6 +51,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         if given_up:
             log.error("gave up %d update(s) whose handling was cut short 3 times", given_up)
         for item in stored:
+            self._replayed.add(item.update_id)
             await super().put(Update.de_json(json.loads(item.payload_json), bot))
         if stored:
             log.warning("replaying %d update(s) a previous run did not finish", len(stored))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, UniqueConstraint, delete, update
+from sqlalchemy import Column, UniqueConstraint, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, select
 
@@ -22,7 +22,7 @@ from storage.types import UTCDateTime
 
 PENDING, DONE, GIVEN_UP = "pending", "done", "given_up"
 KEEP_DONE = timedelta(days=1)
-MAX_ATTEMPTS = 3  # handlings started and never finished: an update killing the process
+MAX_ATTEMPTS = 3  # replays started and never finished: an update killing the process
 
 
 class InboundUpdate(SQLModel, table=True):
@@ -34,7 +34,7 @@ class InboundUpdate(SQLModel, table=True):
     update_id: int
     payload_json: str
     status: str = Field(default=PENDING, max_length=16, index=True)
-    attempts: int = Field(default=0)  # how many times its handling started
+    attempts: int = Field(default=0)  # how many replays of it started
     received_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
@@ -51,15 +51,19 @@ class Inbox:
         self._channel = channel
         self._added = 0
 
+    # add/started/done run for every update: SQLAlchemy core on a plain connection, no ORM
+    # session (a quarter of a millisecond each instead of about twice that).
     def add(self, update_id: int, payload_json: str) -> bool:
         """Store an update; False if it is already here (a copy delivered again)."""
         try:
-            with self._db.transaction() as session:
-                session.add(
-                    InboundUpdate(
+            with self._db.engine.begin() as connection:
+                connection.execute(
+                    insert(InboundUpdate).values(
                         channel=self._channel,
                         update_id=update_id,
                         payload_json=payload_json,
+                        status=PENDING,
+                        attempts=0,
                         received_at=self._now(),
                     )
                 )
@@ -70,35 +74,31 @@ class Inbox:
             self.forget_old()
         return True
 
-    def done(self, update_id: int) -> None:
-        with self._db.transaction() as session:
-            session.execute(
-                update(InboundUpdate)
-                .where(
-                    InboundUpdate.channel == self._channel,  # type: ignore[arg-type]
-                    InboundUpdate.update_id == update_id,  # type: ignore[arg-type]
-                )
-                .values(status=DONE)
-            )
-
     def started(self, update_id: int) -> None:
-        """Its handling begins: counted, so one that keeps killing the process is found."""
-        with self._db.transaction() as session:
-            session.execute(
+        """Its handling begins again after a crash: counted, to find one that causes them."""
+        self._set(update_id, attempts=InboundUpdate.attempts + 1)
+
+    def done(self, update_id: int) -> None:
+        self._set(update_id, status=DONE)
+
+    def _set(self, update_id: int, **values: object) -> None:
+        with self._db.engine.begin() as connection:
+            connection.execute(
                 update(InboundUpdate)
                 .where(
                     InboundUpdate.channel == self._channel,  # type: ignore[arg-type]
                     InboundUpdate.update_id == update_id,  # type: ignore[arg-type]
                 )
-                .values(attempts=InboundUpdate.attempts + 1)
+                .values(**values)
             )
 
     def to_replay(self) -> tuple[list[StoredUpdate], int]:
         """The updates a previous run took but never finished, oldest first; how many given up.
 
-        One whose handling started ``MAX_ATTEMPTS`` times without finishing is given up: it
-        is more likely the cause of the crashes than their victim. (Runs that died before
-        reaching an update do not count against it.)
+        One whose replayed handling started ``MAX_ATTEMPTS`` times without finishing is given
+        up: it is more likely the cause of the crashes than their victim. (Runs that died
+        before reaching an update do not count against it; neither does the first handling,
+        which is not recorded to spare every update a write.)
         """
         with self._db.transaction() as session:
             rows = session.exec(
