@@ -48,11 +48,11 @@ from bot.runtime import services_for
 from bot.settings import load_settings
 from domain.delivery import DeliveryConfig
 from domain.reminder_plan import OFFICE, steps_to_send
-from domain.reminders import CLAIM_LEASE
+from domain.reminders import CLAIM_LEASE, SEND_CONCURRENCY
 from standin.telegram import FakeTelegram, SentMessage
 from storage.broadcast_models import Broadcast, BroadcastDelivery, BroadcastStatus
 from storage.db import Database
-from storage.inbox import InboundUpdate
+from storage.inbox import MAX_ATTEMPTS, InboundUpdate
 from storage.models import ReminderDelivery, ReminderStep, UnitKind
 from tests.typing_user import REVIEW, TypingUser, expected_values, form_positions, stored_answers
 
@@ -109,8 +109,8 @@ class ChaosReport:
 
     @property
     def crash_duplicate_bound(self) -> int:
-        """At most one reminder (sent one at a time) and the broadcast's sends in flight a kill."""
-        return self.kills * (1 + DeliveryConfig().concurrency)
+        """At most the reminders and the broadcast's sends in flight, per kill."""
+        return self.kills * (SEND_CONCURRENCY + DeliveryConfig().concurrency)
 
     def lines(self) -> list[str]:
         c = self.config
@@ -134,10 +134,10 @@ class ChaosReport:
             f"{self.reminder_duplicates} duplicates",
             f"duplicates: {self.duplicates_after_late_answers} after a late answer, "
             f"{self.duplicates_from_crashes} from crash windows "
-            f"(bound {self.crash_duplicate_bound}: one reminder + "
+            f"(bound {self.crash_duplicate_bound}: {SEND_CONCURRENCY} reminders + "
             f"{DeliveryConfig().concurrency} broadcast sends in flight per kill)",
-            f"inbox: {dict(self.inbox)} (pending: taken, never finished; given_up: replayed "
-            "3 times in vain)",
+            f"inbox: {dict(self.inbox)} (pending: taken, never finished; given_up: its "
+            f"replays cut short {MAX_ATTEMPTS} times)",
             f"SQLite: integrity {self.integrity}, {self.foreign_key_violations} foreign key "
             f"violations; Bad Requests: {len(self.bad_requests)}",
         ]

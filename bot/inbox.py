@@ -49,7 +49,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         """Queue the updates a previous run took but never finished; how many."""
         stored, given_up = self._inbox.to_replay()
         if given_up:
-            log.error("gave up %d update(s) whose handling was cut short 3 times", given_up)
+            log.error("gave up %d update(s) whose replays kept being cut short", given_up)
         for item in stored:
             self._replayed.add(item.update_id)
             await super().put(Update.de_json(json.loads(item.payload_json), bot))

@@ -47,6 +47,7 @@ from storage.models import Account, FocalPoint, ReminderDelivery, ReminderStep, 
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=5)
+SEND_CONCURRENCY = 4  # reminders in flight at once (so a crash can repeat at most this many)
 CLAIMED, SENT, FAILED = "claimed", "sent", "failed"
 
 
@@ -223,35 +224,51 @@ class ReminderService:
         notifier: Notifier,
         summary: RunSummary,
     ) -> bool:
-        """Send each message once; True when every recipient has a final ledger entry."""
-        complete = True
-        for item in outgoing:
-            claim = self._claim(period_key, step, item.recipient)
-            if claim is None:
-                summary.skipped += 1
-                if self._status(period_key, step, item.recipient.account_id) == CLAIMED:
-                    complete = False  # another tick is sending it right now
-                continue
-            try:
-                delivery = await notifier.send(item.recipient, item.reply)
-            except Exception as error:
-                log.warning(
-                    "reminder to %s failed: %s", item.recipient.chat_id, type(error).__name__
-                )
-                delivery = Delivery(DeliveryStatus.RETRY, error=type(error).__name__)
-            self._record(claim, delivery)
-            if delivery.status is DeliveryStatus.SENT:
-                summary.sent += 1
-                continue
-            summary.failed += 1
-            if delivery.status is DeliveryStatus.RETRY:
-                complete = False
-            elif delivery.status is DeliveryStatus.BLOCKED:
-                units = await self.report_unreachable(
-                    item.recipient.channel, item.recipient.chat_id, notifier
-                )
-                summary.blocked_units.extend(units)
-        return complete
+        """Send each message once; True when every recipient has a final ledger entry.
+
+        ``SEND_CONCURRENCY`` sends are in flight at a time: one slow answer (a time-out takes
+        5 s) must not hold up the rest of a step to 3,000 people. The channel's own limiter
+        keeps the pace.
+        """
+        slots = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def deliver_one(item: _Outgoing) -> bool:
+            async with slots:
+                return await self._deliver_one(period_key, step, item, notifier, summary)
+
+        results = await asyncio.gather(*(deliver_one(item) for item in outgoing))
+        return all(results)
+
+    async def _deliver_one(
+        self,
+        period_key: str,
+        step: str,
+        item: _Outgoing,
+        notifier: Notifier,
+        summary: RunSummary,
+    ) -> bool:
+        """One recipient; False if the step cannot be called complete yet."""
+        claim = self._claim(period_key, step, item.recipient)
+        if claim is None:
+            summary.skipped += 1
+            # Another tick may be sending it right now.
+            return self._status(period_key, step, item.recipient.account_id) != CLAIMED
+        try:
+            delivery = await notifier.send(item.recipient, item.reply)
+        except Exception as error:
+            log.warning("reminder to %s failed: %s", item.recipient.chat_id, type(error).__name__)
+            delivery = Delivery(DeliveryStatus.RETRY, error=type(error).__name__)
+        self._record(claim, delivery)
+        if delivery.status is DeliveryStatus.SENT:
+            summary.sent += 1
+            return True
+        summary.failed += 1
+        if delivery.status is DeliveryStatus.BLOCKED:
+            units = await self.report_unreachable(
+                item.recipient.channel, item.recipient.chat_id, notifier
+            )
+            summary.blocked_units.extend(units)
+        return delivery.status is not DeliveryStatus.RETRY
 
     async def report_unreachable(self, channel: str, chat_id: str, notifier: Notifier) -> list[str]:
         """Mark a chat unreachable; the first time, tell the office which units it served.

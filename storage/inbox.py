@@ -22,7 +22,10 @@ from storage.types import UTCDateTime
 
 PENDING, DONE, GIVEN_UP = "pending", "done", "given_up"
 KEEP_DONE = timedelta(days=1)
-MAX_ATTEMPTS = 3  # replays started and never finished: an update killing the process
+# Replays started and never finished before an update is taken for the cause of the crashes.
+# Not fewer: under load a reply can wait seconds for its turn, and a crash loop of other
+# origin then catches the same update in flight again and again.
+MAX_ATTEMPTS = 5
 
 
 class InboundUpdate(SQLModel, table=True):
