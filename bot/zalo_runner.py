@@ -15,7 +15,6 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from aiohttp import web
 
@@ -41,7 +40,6 @@ from zalo.webhook import webhook_app
 
 log = logging.getLogger(__name__)
 
-SEEN_IDS_KEPT = timedelta(days=30)
 EXIT_CONFIG = 2
 
 
@@ -100,7 +98,8 @@ class ZaloRunner:
     async def start(self) -> None:
         client, settings = self.channel.client, self._settings
         me = await client.get_me()  # a wrong token fails here, before anything else
-        self.channel.store.forget_seen(SEEN_IDS_KEPT)
+        self.channel.adapter.forget_old_messages()
+        await self.channel.adapter.replay_unfinished()  # what a crash interrupted, first
         if settings.zalo_webhook_url and settings.zalo_webhook_secret is not None:
             secret = settings.zalo_webhook_secret.get_secret_value()
             path = settings.zalo_webhook_path

@@ -30,11 +30,11 @@ MAX_ATTEMPTS = 5
 
 class InboundUpdate(SQLModel, table=True):
     __tablename__ = "inbound_update"
-    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+    __table_args__ = (UniqueConstraint("channel", "ref"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)  # arrival order: replayed in it
     channel: str = Field(max_length=16)
-    update_id: int
+    ref: str = Field(max_length=64)  # the channel's id of the update (Telegram update_id…)
     payload_json: str
     status: str = Field(default=PENDING, max_length=16, index=True)
     attempts: int = Field(default=0)  # how many replays of it started
@@ -43,7 +43,8 @@ class InboundUpdate(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class StoredUpdate:
-    update_id: int
+    ref: str
+    seq: int  # its row id: grows with arrival, within a chat too
     payload_json: str
 
 
@@ -56,14 +57,14 @@ class Inbox:
 
     # add/started/done run for every update: SQLAlchemy core on a plain connection, no ORM
     # session (a quarter of a millisecond each instead of about twice that).
-    def add(self, update_id: int, payload_json: str) -> bool:
-        """Store an update; False if it is already here (a copy delivered again)."""
+    def add(self, ref: str, payload_json: str) -> int | None:
+        """Store an update; its sequence number, or None if it is here already (a copy)."""
         try:
             with self._db.engine.begin() as connection:
-                connection.execute(
+                result = connection.execute(
                     insert(InboundUpdate).values(
                         channel=self._channel,
-                        update_id=update_id,
+                        ref=ref,
                         payload_json=payload_json,
                         status=PENDING,
                         attempts=0,
@@ -71,26 +72,27 @@ class Inbox:
                     )
                 )
         except IntegrityError:
-            return False
+            return None
         self._added += 1
         if self._added % 1000 == 0:
             self.forget_old()
-        return True
+        (seq,) = result.inserted_primary_key or (None,)
+        return int(seq) if seq is not None else None
 
-    def started(self, update_id: int) -> None:
+    def started(self, ref: str) -> None:
         """Its handling begins again after a crash: counted, to find one that causes them."""
-        self._set(update_id, attempts=InboundUpdate.attempts + 1)
+        self._set(ref, attempts=InboundUpdate.attempts + 1)
 
-    def done(self, update_id: int) -> None:
-        self._set(update_id, status=DONE)
+    def done(self, ref: str) -> None:
+        self._set(ref, status=DONE)
 
-    def _set(self, update_id: int, **values: object) -> None:
+    def _set(self, ref: str, **values: object) -> None:
         with self._db.engine.begin() as connection:
             connection.execute(
                 update(InboundUpdate)
                 .where(
                     InboundUpdate.channel == self._channel,  # type: ignore[arg-type]
-                    InboundUpdate.update_id == update_id,  # type: ignore[arg-type]
+                    InboundUpdate.ref == ref,  # type: ignore[arg-type]
                 )
                 .values(**values)
             )
@@ -107,7 +109,7 @@ class Inbox:
             rows = session.exec(
                 select(InboundUpdate)
                 .where(InboundUpdate.channel == self._channel, InboundUpdate.status == PENDING)
-                .order_by(InboundUpdate.update_id)  # type: ignore[arg-type]
+                .order_by(InboundUpdate.id)  # type: ignore[arg-type]
             ).all()
             replay, given_up = [], 0
             for row in rows:
@@ -116,7 +118,7 @@ class Inbox:
                     session.add(row)
                     given_up += 1
                 else:
-                    replay.append(StoredUpdate(row.update_id, row.payload_json))
+                    replay.append(StoredUpdate(row.ref, row.id or 0, row.payload_json))
             return replay, given_up
 
     def given_up(self) -> int:

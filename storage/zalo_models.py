@@ -1,9 +1,9 @@
 """Tables of the Zalo adapter: what each chat was last offered, updates seen, messages sent.
 
 Zalo has no buttons, so the adapter numbers the choices it shows and must remember them, per
-chat, to read a typed "1" back after a restart. Webhook deliveries may repeat: a message id is
-applied once because its row is unique. The free plan limits outgoing messages per month, so
-they are counted here. Times are aware UTC datetimes (see ``UTCDateTime``).
+chat, to read a typed "1" back after a restart. (Message ids seen, to apply a repeated webhook
+delivery once, are in ``storage.inbox`` since migration 0006.) The free plan limits outgoing
+messages per month, so they are counted here. Times are aware UTC datetimes (see ``UTCDateTime``).
 """
 
 from __future__ import annotations
@@ -29,16 +29,6 @@ class ZaloChatState(SQLModel, table=True):
     chat_id: str = Field(unique=True, max_length=64)
     menu_json: str = Field(default="{}")
     updated_at: datetime = Field(sa_column=_utc_column())
-
-
-class ZaloSeenMessage(SQLModel, table=True):
-    """A Zalo message id already handled: a repeated webhook delivery is ignored."""
-
-    __tablename__ = "zalo_seen_message"
-
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: str = Field(unique=True, max_length=64)
-    received_at: datetime = Field(sa_column=_utc_column(index=True))
 
 
 class ZaloUsage(SQLModel, table=True):

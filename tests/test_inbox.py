@@ -38,7 +38,7 @@ def _inbox(harness: BotHarness) -> Inbox:
 
 def _rows(harness: BotHarness) -> dict[int, InboundUpdate]:
     with harness.db.transaction() as session:
-        return {row.update_id: row for row in session.exec(select(InboundUpdate))}
+        return {int(row.ref): row for row in session.exec(select(InboundUpdate))}
 
 
 async def test_an_update_taken_but_not_handled_is_handled_after_a_restart(
@@ -47,7 +47,7 @@ async def test_an_update_taken_but_not_handled_is_handled_after_a_restart(
     harness.telegram.add_user(USER, "Lan")
     await harness.stop()
     # What a process killed right after taking the update leaves behind.
-    assert _inbox(harness).add(900, json.dumps(_update(900, 5, "/help")))
+    assert _inbox(harness).add("900", json.dumps(_update(900, 5, "/help")))
     await harness.restart()
     await harness.telegram.wait_until(lambda: bool(harness.telegram.messages_to(USER)))
     assert "/help" in harness.telegram.messages_to(USER)[0].plain_text
@@ -90,7 +90,7 @@ async def test_a_replayed_answer_is_not_applied_to_the_next_question(
     sent = harness.telegram.messages_to(USER)
     # The same message (same id in the chat) comes back through the inbox after a restart.
     await harness.stop()
-    assert _inbox(harness).add(990, json.dumps(_update(990, 500, "3")))
+    assert _inbox(harness).add("990", json.dumps(_update(990, 500, "3")))
     await harness.restart()
     await harness.telegram.wait_until(lambda: len(harness.telegram.messages_to(USER)) > len(sent))
     await harness.telegram.wait_until(lambda: _rows(harness)[990].status == DONE)
@@ -102,13 +102,13 @@ async def test_a_replayed_answer_is_not_applied_to_the_next_question(
 
 async def test_an_update_that_keeps_crashing_the_bot_is_given_up(harness: BotHarness) -> None:
     inbox = _inbox(harness)
-    inbox.add(970, json.dumps(_update(970, 9, "/help")))
-    inbox.add(971, json.dumps(_update(971, 10, "/help")))
+    inbox.add("970", json.dumps(_update(970, 9, "/help")))
+    inbox.add("971", json.dumps(_update(971, 10, "/help")))
     for _ in range(MAX_ATTEMPTS - 1):
-        inbox.started(970)  # handling began, and the process died
+        inbox.started("970")  # handling began, and the process died
         assert inbox.to_replay()[0] != []
     # Runs that died before reaching 971 do not count against it.
-    inbox.started(970)
+    inbox.started("970")
     replay, given_up = inbox.to_replay()
-    assert ([u.update_id for u in replay], given_up) == ([971], 1)
+    assert ([u.ref for u in replay], given_up) == (["971"], 1)
     assert _rows(harness)[970].status == GIVEN_UP

@@ -31,6 +31,7 @@ from domain.registration import RegistrationError, looks_like_code
 from domain.reminders import Notifier, Recipient
 from domain.reporting import SubmissionNotice
 from domain.services import Services
+from storage.inbox import Inbox, StoredUpdate
 from storage.models import Role
 from zalo import CHANNEL
 from zalo.outbox import ZaloOutbox
@@ -58,6 +59,7 @@ class _Chat:
     t: Translator
     chat_id: str
     identity: ChannelIdentity
+    message_seq: int | None = None  # the message's place in the inbox: a replay is spotted
 
 
 class ZaloAdapter:
@@ -75,6 +77,7 @@ class ZaloAdapter:
         # Office notices go to staff on any channel: a ChannelRouter in production.
         self._office = office
         self._on_processed = on_processed
+        self._inbox = Inbox(services.db, services.clock.now, CHANNEL)
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
 
@@ -84,32 +87,57 @@ class ZaloAdapter:
         for message in parse_updates(payload):
             await self.handle_message(message)
 
-    async def handle_message(self, message: IncomingMessage) -> None:
-        """Apply one message once: a repeated delivery of the same message id is ignored."""
+    async def handle_message(
+        self, message: IncomingMessage, *, replay: StoredUpdate | None = None
+    ) -> None:
+        """Apply one message once: a repeated delivery of the same message id is ignored.
+
+        The message is written to the inbox before anything else; a crash before it is done
+        leaves it there and ``replay_unfinished`` handles it at the next start.
+        """
         try:
             if not message.private:
                 return  # the bot serves people one to one: a group gets no answer, no data
-            if not self._store.first_sighting(message.message_id):
-                log.info("Zalo message %s delivered again: ignored", message.message_id)
-                return
+            if replay is None:
+                seq = self._inbox.add(message.message_id, message.to_json())
+                if seq is None:
+                    log.info("Zalo message %s delivered again: ignored", message.message_id)
+                    return
+            else:
+                seq = replay.seq
+                self._inbox.started(replay.ref)
             key = message.chat_id
             lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiting[key] = self._waiting.get(key, 0) + 1
             try:
                 async with lock:
-                    await self._handle(message)
+                    await self._handle(message, seq)
             finally:
                 self._waiting[key] -= 1
                 if not self._waiting[key]:  # forget idle chats: memory stays flat
                     del self._waiting[key], self._locks[key]
+            self._inbox.done(message.message_id)
         finally:
             if self._on_processed is not None:
                 self._on_processed(message)
 
-    async def _handle(self, message: IncomingMessage) -> None:
+    async def replay_unfinished(self) -> int:
+        """Handle the messages a previous run took in but never finished; how many."""
+        stored, given_up = self._inbox.to_replay()
+        if given_up:
+            log.error("gave up %d Zalo message(s) whose replays kept being cut short", given_up)
+        for item in stored:
+            await self.handle_message(IncomingMessage.from_json(item.payload_json), replay=item)
+        return len(stored)
+
+    def forget_old_messages(self) -> None:
+        self._inbox.forget_old()
+
+    async def _handle(self, message: IncomingMessage, seq: int | None) -> None:
         identity = ChannelIdentity(CHANNEL, message.user_id, message.chat_id, message.display_name)
         me = self._services.accounts.load(identity)
-        chat = _Chat(me, translator_for(me.language, self._services.tz), message.chat_id, identity)
+        t = translator_for(me.language, self._services.tz)
+        chat = _Chat(me, t, message.chat_id, identity, seq)
         try:
             if not message.is_text:
                 text = chat.t("I can only read text messages. Please type your answer.")
@@ -157,11 +185,15 @@ class ZaloAdapter:
                 return reporting.on_action(
                     me, chat.t, chat_id=chat_id, step=menu.step, code=entry.code
                 )
-            return reporting.on_text(me, chat.t, chat_id=chat_id, text=text)
+            return reporting.on_text(
+                me, chat.t, chat_id=chat_id, text=text, message_seq=chat.message_seq
+            )
         entry = menu.match(text) if menu is not None and not menu.question else None
         if menu is not None and entry is not None:
             return reporting.on_action(me, chat.t, chat_id=chat_id, step=menu.step, code=entry.code)
-        return reporting.on_text(me, chat.t, chat_id=chat_id, text=text)
+        return reporting.on_text(
+            me, chat.t, chat_id=chat_id, text=text, message_seq=chat.message_seq
+        )
 
     async def _command(self, chat: _Chat, text: str) -> None:
         word, *args = text[1:].split()

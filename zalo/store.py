@@ -1,15 +1,13 @@
-"""What the Zalo adapter keeps between messages: each chat's menu and the message ids seen."""
+"""What the Zalo adapter keeps between messages: each chat's menu (ids seen: the inbox)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select
+from sqlmodel import select
 
 from domain.clock import Clock
 from storage.db import Database
-from storage.zalo_models import ZaloChatState, ZaloSeenMessage
+from storage.zalo_models import ZaloChatState
 from zalo.menus import Menu
 
 
@@ -17,24 +15,6 @@ class ZaloStore:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-
-    def first_sighting(self, message_id: str) -> bool:
-        """Record a message id; False when it was seen before (a repeated delivery)."""
-        try:
-            with self._db.transaction() as session:
-                session.add(ZaloSeenMessage(message_id=message_id, received_at=self._clock.now()))
-        except IntegrityError:  # the unique key, not a prior look-up, decides: races included
-            return False
-        return True
-
-    def forget_seen(self, older_than: timedelta) -> int:
-        """Drop ids seen longer ago than ``older_than`` (Zalo retries for minutes, not weeks)."""
-        cutoff = self._clock.now() - older_than
-        with self._db.transaction() as session:
-            result = session.exec(
-                delete(ZaloSeenMessage).where(col(ZaloSeenMessage.received_at) < cutoff)
-            )
-            return int(result.rowcount or 0)
 
     def menu(self, chat_id: str) -> Menu | None:
         with self._db.transaction() as session:

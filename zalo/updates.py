@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,18 @@ class IncomingMessage:
     @property
     def is_text(self) -> bool:
         return self.event == TEXT_EVENT and self.text is not None
+
+    def to_json(self) -> str:
+        """For the inbox (a crash replays it from there)."""
+        fields = {**asdict(self), "sent_at": self.sent_at.isoformat() if self.sent_at else None}
+        return json.dumps(fields, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, encoded: str) -> IncomingMessage:
+        fields = json.loads(encoded)
+        sent_at = fields.get("sent_at")
+        fields["sent_at"] = datetime.fromisoformat(sent_at) if sent_at else None
+        return cls(**fields)
 
 
 def parse_updates(payload: object) -> list[IncomingMessage]:

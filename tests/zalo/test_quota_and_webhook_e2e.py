@@ -9,8 +9,9 @@ from sqlmodel import select
 
 from domain.clock import FixedClock
 from domain.i18n import translator_for
+from storage.inbox import InboundUpdate
 from storage.models import Account, FocalPoint
-from storage.zalo_models import ZaloSeenMessage, ZaloUsage
+from storage.zalo_models import ZaloUsage
 from tests.conftest import ADMIN_ID, VN
 from tests.zalo.conftest import ZaloBot
 
@@ -76,7 +77,7 @@ async def test_forged_webhook_is_refused_and_repeats_are_applied_once(
     assert fake.sent == []
     with bot.db.transaction() as session:
         assert session.exec(select(Account)).all() == []
-        assert session.exec(select(ZaloSeenMessage)).all() == []
+        assert session.exec(select(InboundUpdate)).all() == []
 
     assert await fake.deliver(update) == 200
     assert await fake.deliver(update, wrap=True) == 200  # the same message, delivered again
