@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -51,6 +53,7 @@ RUN_SCHEDULER_KEY = "run_scheduler"
 SCHEDULER_KEY = "scheduler"
 REMINDER_INTERVAL_KEY = "reminder_interval_seconds"
 QUEUE_KEY = "durable_queue"
+MENUS_TASK_KEY = "menus_task"
 
 # Handler groups. Order matters: the guard loads the writer first.
 # The guard loads the writer first; the broadcast group takes only replies to announcements
@@ -127,12 +130,10 @@ def build_application(
     return application
 
 
-async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Set the command menus: the default one and one per admin or office chat we know."""
+async def _set_menus(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The command menus: the default one and one per admin or office chat we know."""
     services = application.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
-    now = services.clock.now().astimezone(services.tz)
-    services.periods.ensure_year(now.year)  # the plan's periods exist every year by default
     known = services.accounts.staff_contexts(CHANNEL)
     try:
         await set_default_menus(application.bot)
@@ -140,6 +141,18 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         log.warning("could not set the command menus: %s", error)
     for user in known:
         await refresh_chat_menu(application.bot, user)
+    log.info("command menus set (%d staff chats)", len(known))
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Menus in the background, reminders, broadcasts, then what a crash left unfinished."""
+    services = application.bot_data[SERVICES_KEY]
+    assert isinstance(services, Services)
+    now = services.clock.now().astimezone(services.tz)
+    services.periods.ensure_year(now.year)  # the plan's periods exist every year by default
+    # In the background: on a bad link each call can take its 5 s time-out, and people
+    # waiting for an answer matter more than menus (one call per staff chat).
+    application.bot_data[MENUS_TASK_KEY] = asyncio.create_task(_set_menus(application))
     # Notices go to each person on the channel they registered on; a channel this process
     # does not serve answers "retry", so the reminder ledger keeps the slot free for it.
     router = application.bot_data.setdefault(ROUTER_KEY, ChannelRouter({}))
@@ -157,10 +170,15 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     queue = application.bot_data.get(QUEUE_KEY)
     if isinstance(queue, DurableUpdateQueue):
         await queue.replay(application.bot)  # what a crash interrupted, before anything new
-    log.info("bot @%s ready; %d staff menus set", application.bot.username, len(known))
+    log.info("bot @%s ready", application.bot.username)
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    menus = application.bot_data.pop(MENUS_TASK_KEY, None)
+    if isinstance(menus, asyncio.Task) and not menus.done():
+        menus.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await menus
     await broadcast.stop_delivery(application)  # sends in flight finish and are recorded
     scheduler = application.bot_data.pop(SCHEDULER_KEY, None)
     if isinstance(scheduler, ReminderScheduler):

@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import build_application, start_polling, stop_polling
+from bot.app import MENUS_TASK_KEY, build_application, start_polling, stop_polling
 from bot.context import BotApplication
 from bot.runtime import services_for
 from bot.settings import Settings, load_settings
@@ -98,6 +98,9 @@ class BotHarness:
             self.settings, self.services, on_processed=self._on_processed, run_scheduler=False
         )
         await start_polling(self.application, poll_timeout=1)
+        menus = self.application.bot_data.get(MENUS_TASK_KEY)
+        if menus is not None:
+            await menus  # tests look at the menus right away
 
     async def stop(self) -> None:
         if self.application is None:
