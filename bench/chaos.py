@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -43,6 +44,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bench.broadcast import queue_broadcast
+from bench.common import percentile
 from bench.data import ShiftedClock, add_units_with_focal_points, open_database
 from bot.runtime import services_for
 from bot.settings import load_settings
@@ -118,7 +120,8 @@ class ChaosReport:
             f"chaos run: {c.focal_points} focal points, {c.filling} filling the 6-month report, "
             f"{c.blocked} blocked; faults at {c.fault_rate:.0%}; {self.seconds:.0f} s",
             f"kills: {self.kills}; restart to first poll: median "
-            f"{_median(self.restart_seconds):.2f} s, max {max(self.restart_seconds or [0]):.2f} s",
+            f"{percentile(self.restart_seconds, 50):.2f} s, "
+            f"max {max(self.restart_seconds or [0]):.2f} s",
             "faults answered: "
             + ", ".join(f"{kind} {count}" for kind, count in sorted(self.faults.items()))
             + f"; late answers (done, client timed out): {self.late_answers}",
@@ -143,35 +146,30 @@ class ChaosReport:
         ]
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2] if ordered else 0.0
-
-
 class BotProcess:
-    """``python -m bench.botproc <instant> run``: started, killed, started again."""
+    """``python -m bot run`` (or ``bench.botproc TIME run``): started, killed, started again."""
 
-    def __init__(self, telegram: FakeTelegram, env: dict[str, str], log: Path) -> None:
+    def __init__(self, telegram: FakeTelegram, env: dict[str, str], log: Path | None) -> None:
         self._telegram = telegram
         self._env = env
         self._log = log
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self, at: datetime) -> float:
-        """Start with the clock at ``at``; seconds until it polls Telegram."""
+    async def start(self, at: datetime | None = None) -> float:
+        """Start (its clock at ``at``, if given); seconds until it polls Telegram."""
         polls = self._telegram.calls["getUpdates"]
         began = time.monotonic()
-        with self._log.open("a") as log:
+        command = ["bot", "run"] if at is None else ["bench.botproc", at.isoformat(), "run"]
+        with contextlib.ExitStack() as stack:
+            log = stack.enter_context(self._log.open("a")) if self._log else None
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "bench.botproc",
-                at.isoformat(),
-                "run",
+                *command,
                 env=self._env,
                 cwd=str(ROOT),
                 stdout=asyncio.subprocess.DEVNULL,
-                stderr=log,
+                stderr=log or asyncio.subprocess.DEVNULL,
             )
         await self._telegram.wait_until(
             lambda: self._telegram.calls["getUpdates"] > polls, timeout=60

@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 RUN_SCHEDULER_KEY = "run_scheduler"
 SCHEDULER_KEY = "scheduler"
 REMINDER_INTERVAL_KEY = "reminder_interval_seconds"
-QUEUE_KEY = "durable_queue"
 MENUS_TASK_KEY = "menus_task"
 
 # Handler groups. Order matters: the guard loads the writer first.
@@ -100,7 +99,6 @@ def build_application(
     application.bot_data[TIMEZONE_KEY] = settings.tz
     application.bot_data[REMINDER_INTERVAL_KEY] = settings.reminder_interval_seconds
     application.bot_data[RUN_SCHEDULER_KEY] = run_scheduler
-    application.bot_data[QUEUE_KEY] = queue
     application.bot_data[DATA_SOURCE_KEY] = DataSource.from_settings(settings)
     application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
     application.add_handlers(broadcast.INTERCEPT_HANDLERS, group=BROADCAST_GROUP)
@@ -167,7 +165,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         scheduler.start()
         application.bot_data[SCHEDULER_KEY] = scheduler
     await broadcast.start_delivery(application)  # resumes rounds a restart interrupted
-    queue = application.bot_data.get(QUEUE_KEY)
+    queue = application.update_queue
     if isinstance(queue, DurableUpdateQueue):
         await queue.replay(application.bot)  # what a crash interrupted, before anything new
     log.info("bot @%s ready", application.bot.username)

@@ -305,7 +305,7 @@ def _periods_command(services: Services, args: argparse.Namespace, t: Translator
 
 
 def _export_command(services: Services, args: argparse.Namespace, settings: Settings) -> int:
-    from domain.export import ExportSheet, write_csv, write_xlsx
+    from domain.export import period_sheet, write_csv, write_xlsx
     from domain.i18n import translator_for
 
     t = translator_for(args.lang, settings.tz)
@@ -315,11 +315,7 @@ def _export_command(services: Services, args: argparse.Namespace, settings: Sett
             f"no report period {args.period!r} (see `python -m bot periods list`)", file=sys.stderr
         )
         return 1
-    sheet = ExportSheet(
-        period.label(args.lang),
-        services.reporting.form(period.form_key),
-        services.reporting.snapshots(period),
-    )
+    sheet = period_sheet(services.reporting, period, args.lang)
     suffix = args.out.suffix.lower()
     if suffix == ".csv":
         content = write_csv(sheet, t)
@@ -329,6 +325,5 @@ def _export_command(services: Services, args: argparse.Namespace, settings: Sett
         print("--out must end in .xlsx or .csv", file=sys.stderr)
         return 1
     args.out.write_bytes(content)
-    submitted = sum(1 for snapshot in sheet.snapshots if snapshot.status == "submitted")
-    print(f"{args.out}: {period.key}, {submitted}/{len(sheet.snapshots)} units submitted")
+    print(f"{args.out}: {period.key}, {sheet.submitted}/{len(sheet.snapshots)} units submitted")
     return 0

@@ -24,20 +24,18 @@ class DurableUpdateQueue(asyncio.Queue[object]):
     def __init__(self, inbox: Inbox) -> None:
         super().__init__()
         self._inbox = inbox
-        self._replayed: set[str] = set()
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update):
-            payload = json.dumps(item.to_dict(), ensure_ascii=False)
-            if self._inbox.add(str(item.update_id), payload) is None:
-                log.info("update %d arrived again; it is already taken care of", item.update_id)
-                return
+        if (
+            isinstance(item, Update)
+            and self._inbox.add(str(item.update_id), item.to_json()) is None
+        ):
+            log.info("update %d arrived again; it is already taken care of", item.update_id)
+            return
         await super().put(item)
 
     def started(self, update: object) -> None:
-        """A replayed update's handling begins: counted (a fresh one's is not, to save time)."""
-        if isinstance(update, Update) and str(update.update_id) in self._replayed:
-            self._replayed.discard(str(update.update_id))
+        if isinstance(update, Update):
             self._inbox.started(str(update.update_id))
 
     def processed(self, update: object) -> None:
@@ -47,12 +45,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
     async def replay(self, bot: Bot) -> int:
         """Queue the updates a previous run took but never finished; how many."""
-        stored, given_up = self._inbox.to_replay()
-        if given_up:
-            log.error("gave up %d update(s) whose replays kept being cut short", given_up)
+        stored = self._inbox.to_replay()
         for item in stored:
-            self._replayed.add(item.ref)
             await super().put(Update.de_json(json.loads(item.payload_json), bot))
-        if stored:
-            log.warning("replaying %d update(s) a previous run did not finish", len(stored))
         return len(stored)

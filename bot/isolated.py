@@ -71,7 +71,7 @@ def build_export(job: ExportJob) -> ExportResult:
     """In the child: the consolidated workbook of one period."""
     from bot.runtime import open_database, services_for
     from bot.settings import load_settings
-    from domain.export import ExportSheet, write_xlsx
+    from domain.export import period_sheet, write_xlsx
 
     source = job.source
     values: dict[str, object] = {"DATABASE_URL": source.database_url}
@@ -86,14 +86,10 @@ def build_export(job: ExportJob) -> ExportResult:
         period = services.periods.by_key(job.period_key)
         if period is None:
             raise LookupError(job.period_key)
-        snapshots = services.reporting.snapshots(period)
-        sheet = ExportSheet(
-            period.label(job.language), services.reporting.form(period.form_key), snapshots
-        )
+        sheet = period_sheet(services.reporting, period, job.language)
         t = translator_for(job.language, ZoneInfo(source.timezone))
         content = write_xlsx([sheet], t, generated_at=job.generated_at)
-        submitted = sum(1 for s in snapshots if s.status == "submitted")
-        return ExportResult(content, submitted, len(snapshots))
+        return ExportResult(content, sheet.submitted, len(sheet.snapshots))
     finally:
         db.engine.dispose()
 

@@ -21,7 +21,8 @@ from openpyxl.utils import get_column_letter
 from domain.forms.definition import Form, Question
 from domain.forms.parsing import format_value
 from domain.i18n import Translator
-from domain.reporting import ReportSnapshot
+from domain.periods import PeriodView
+from domain.reporting import ReportingService, ReportSnapshot
 
 NUMERIC_TYPES = {"integer", "decimal", "percentage"}
 SUMMABLE_TYPES = {"integer", "decimal"}  # a sum of percentages means nothing
@@ -33,6 +34,17 @@ class ExportSheet:
     title: str
     form: Form
     snapshots: Sequence[ReportSnapshot]
+
+    @property
+    def submitted(self) -> int:
+        return sum(1 for snapshot in self.snapshots if snapshot.status == "submitted")
+
+
+def period_sheet(reporting: ReportingService, period: PeriodView, language: str) -> ExportSheet:
+    """One period's export: every unit it concerns, with its latest answers."""
+    return ExportSheet(
+        period.label(language), reporting.form(period.form_key), reporting.snapshots(period)
+    )
 
 
 def _kind_label(kind: str, t: Translator) -> str:

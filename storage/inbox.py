@@ -9,6 +9,7 @@ day so that a copy Telegram delivers again (confirmation lost in a crash) is rec
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from sqlmodel import Field, SQLModel, select
 
 from storage.db import Database
 from storage.types import UTCDateTime
+
+log = logging.getLogger(__name__)
 
 PENDING, DONE, GIVEN_UP = "pending", "done", "given_up"
 KEEP_DONE = timedelta(days=1)
@@ -54,6 +57,7 @@ class Inbox:
         self._now = now
         self._channel = channel
         self._added = 0
+        self._replaying: set[str] = set()  # handed out by to_replay, not started yet
 
     # add/started/done run for every update: SQLAlchemy core on a plain connection, no ORM
     # session (a quarter of a millisecond each instead of about twice that).
@@ -80,8 +84,11 @@ class Inbox:
         return int(seq) if seq is not None else None
 
     def started(self, ref: str) -> None:
-        """Its handling begins again after a crash: counted, to find one that causes them."""
-        self._set(ref, attempts=InboundUpdate.attempts + 1)
+        """Its handling begins. A replay's start is counted, to find one causing the crashes;
+        a first handling's is not written (it would cost every update a write)."""
+        if ref in self._replaying:
+            self._replaying.discard(ref)
+            self._set(ref, attempts=InboundUpdate.attempts + 1)
 
     def done(self, ref: str) -> None:
         self._set(ref, status=DONE)
@@ -97,8 +104,8 @@ class Inbox:
                 .values(**values)
             )
 
-    def to_replay(self) -> tuple[list[StoredUpdate], int]:
-        """The updates a previous run took but never finished, oldest first; how many given up.
+    def to_replay(self) -> list[StoredUpdate]:
+        """The updates a previous run took but never finished, oldest first.
 
         One whose replayed handling started ``MAX_ATTEMPTS`` times without finishing is given
         up: it is more likely the cause of the crashes than their victim. (Runs that died
@@ -119,17 +126,20 @@ class Inbox:
                     given_up += 1
                 else:
                     replay.append(StoredUpdate(row.ref, row.id or 0, row.payload_json))
-            return replay, given_up
-
-    def given_up(self) -> int:
-        with self._db.transaction() as session:
-            return len(
-                session.exec(
-                    select(InboundUpdate.id).where(
-                        InboundUpdate.channel == self._channel, InboundUpdate.status == GIVEN_UP
-                    )
-                ).all()
+        if given_up:
+            log.error(
+                "%s: gave up %d update(s) whose replays kept being cut short",
+                self._channel,
+                given_up,
             )
+        if replay:
+            log.warning(
+                "%s: replaying %d update(s) a previous run did not finish",
+                self._channel,
+                len(replay),
+            )
+        self._replaying.update(item.ref for item in replay)
+        return replay
 
     def forget_old(self) -> None:
         """Drop finished rows older than a day (a redelivered copy comes within seconds)."""

@@ -78,14 +78,17 @@ def register(harness: BotHarness, user: ChatUser, unit_code: str) -> None:
     )
 
 
+def form_position(active: FormSession) -> str:
+    """Where a form is: its question's key, or ``<review>``, ``<confirm>``…"""
+    return (active.question_key or "") if active.mode == "question" else f"<{active.mode}>"
+
+
 def current_question(harness: BotHarness, user: ChatUser) -> str | None:
     with harness.db.transaction() as session:
         active = session.exec(
             select(FormSession).where(FormSession.chat_id == str(user.user_id))
         ).first()
-        if active is None:
-            return None
-        return active.question_key if active.mode == "question" else f"<{active.mode}>"
+        return None if active is None else form_position(active)
 
 
 async def answer(user: ChatUser, reply: object) -> list[SentMessage]:

@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import sys
 import time
 from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.chaos import BotProcess
 from bot.runtime import open_database, services_for
 from bot.settings import load_settings
 from domain.identity import ChannelIdentity
 from standin.telegram import FakeTelegram
-from storage.db import Database
 from tests.forms_helpers import TYPED_ANSWERS as TYPED
 from tests.harness import TOKEN
 from tests.typing_user import TypingUser, expected_values, form_positions, stored_answers
@@ -30,26 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # A restart takes about a second; VSTBPN_CRASH_KILLS sets how many.
 KILLS = int(os.environ.get("VSTBPN_CRASH_KILLS", "20"))
 USER = 1001
-
-
-async def _start_bot(env: dict[str, str], telegram: FakeTelegram) -> asyncio.subprocess.Process:
-    polls = telegram.calls["getUpdates"]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=str(ROOT),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    await telegram.wait_until(lambda: telegram.calls["getUpdates"] > polls, timeout=30)
-    return process
-
-
-def _open(db_url: str) -> Database:
-    return open_database(load_settings(DATABASE_URL=db_url), migrate=False)
 
 
 async def test_sigkill_during_a_form_loses_nothing(tmp_path: Path) -> None:
@@ -72,13 +50,12 @@ async def test_sigkill_during_a_form_loses_nothing(tmp_path: Path) -> None:
     services.registration.register(
         ChannelIdentity("telegram", str(USER), str(USER), "Mai"), issued.code
     )
-    db.engine.dispose()
     telegram.add_user(USER, "Mai")
     dice = random.Random(2023)
     kills = 0
     person = TypingUser(telegram, USER)
-    db = _open(db_url)
-    process = await _start_bot(env, telegram)
+    bot = BotProcess(telegram, env, log=None)
+    await bot.start()
     try:
         deadline = time.monotonic() + 60 + 5 * KILLS
         while time.monotonic() < deadline:
@@ -87,19 +64,16 @@ async def test_sigkill_during_a_form_loses_nothing(tmp_path: Path) -> None:
                 break
             if person.messages_typed > typed and kills < KILLS and dice.random() < 0.7:
                 await asyncio.sleep(dice.uniform(0, 0.15))  # somewhere inside the handling
-                process.send_signal(signal.SIGKILL)
-                await process.wait()
+                await bot.kill()
                 kills += 1
-                process = await _start_bot(env, telegram)
+                await bot.start()
             else:
                 await asyncio.sleep(0.1)
         key = form_positions(db).get(str(USER))
         answers = stored_answers(db).get(str(USER), {})
     finally:
         db.engine.dispose()
-        if process.returncode is None:
-            process.terminate()
-            await process.wait()
+        await bot.stop()
         await telegram.stop()
     assert key == "<review>"
     assert kills >= min(KILLS, 5)

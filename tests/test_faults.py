@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
-from sqlmodel import select
-
-from storage.models import Answer, FormSession
 from tests.forms_helpers import TYPED_ANSWERS as TYPED
 from tests.forms_helpers import current_question, register
 from tests.harness import BotHarness, ChatUser
+from tests.typing_user import stored_answers
 
 USERS = 30
 
@@ -50,15 +47,7 @@ async def test_concurrent_forms_under_ten_percent_faults_lose_no_answer(
     asked = await asyncio.gather(*(_fill_typed(harness, user) for user in users))
     harness.telegram.set_fault_rate(0.0)
     assert sum(harness.telegram.random_faults.values()) > 50  # the faults really happened
-    with harness.db.transaction() as session:
-        sessions = {s.chat_id: s for s in session.exec(select(FormSession))}
-        answers = session.exec(select(Answer)).all()
-    by_chat: dict[str, dict[str, object]] = {}
-    report_of_chat = {chat: s.report_id for chat, s in sessions.items()}
-    for row in answers:
-        for chat, report_id in report_of_chat.items():
-            if row.report_id == report_id and not row.skipped:
-                by_chat.setdefault(chat, {})[row.question_key] = json.loads(row.value_json)
+    by_chat = stored_answers(harness.db)
     for user, keys in zip(users, asked, strict=True):
         stored = by_chat[str(user.user_id)]
         for key in keys:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 from sqlmodel import select
 
 from storage.inbox import DONE, GIVEN_UP, MAX_ATTEMPTS, InboundUpdate, Inbox
@@ -100,15 +102,24 @@ async def test_a_replayed_answer_is_not_applied_to_the_next_question(
     assert keys == [first]
 
 
-async def test_an_update_that_keeps_crashing_the_bot_is_given_up(harness: BotHarness) -> None:
+async def test_an_update_that_keeps_crashing_the_bot_is_given_up(
+    harness: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     inbox = _inbox(harness)
     inbox.add("970", json.dumps(_update(970, 9, "/help")))
     inbox.add("971", json.dumps(_update(971, 10, "/help")))
-    for _ in range(MAX_ATTEMPTS - 1):
-        inbox.started("970")  # handling began, and the process died
-        assert inbox.to_replay()[0] != []
+    for _ in range(MAX_ATTEMPTS):
+        assert inbox.to_replay() != []
+        inbox.started("970")  # its replay began, and the process died
     # Runs that died before reaching 971 do not count against it.
-    inbox.started("970")
-    replay, given_up = inbox.to_replay()
-    assert ([u.ref for u in replay], given_up) == (["971"], 1)
+    with caplog.at_level(logging.ERROR, logger="storage.inbox"):
+        replay = inbox.to_replay()
+    assert ([u.ref for u in replay], "gave up 1 update" in caplog.text) == (["971"], True)
     assert _rows(harness)[970].status == GIVEN_UP
+
+
+async def test_a_first_handling_costs_no_write(harness: BotHarness) -> None:
+    inbox = _inbox(harness)
+    inbox.add("980", json.dumps(_update(980, 11, "/help")))
+    inbox.started("980")  # not a replay: nothing to count
+    assert _rows(harness)[980].attempts == 0

@@ -15,12 +15,12 @@ from datetime import date
 
 from sqlmodel import select
 
+from bench.data import canonical_answers
 from domain.forms.loader import load_forms
-from domain.forms.parsing import parse_answer
 from standin.telegram import FakeTelegram
 from storage.db import Database
 from storage.models import Answer, FormSession
-from tests.forms_helpers import TYPED_ANSWERS
+from tests.forms_helpers import TYPED_ANSWERS, form_position
 
 REVIEW, CONFIRM = "<review>", "<confirm>"
 
@@ -29,7 +29,7 @@ def form_positions(db: Database) -> dict[str, str]:
     """Where each Telegram chat's open form is: a question key, ``<review>``, ``<confirm>``…"""
     with db.transaction() as session:
         return {
-            row.chat_id: (row.question_key or "") if row.mode == "question" else f"<{row.mode}>"
+            row.chat_id: form_position(row)
             for row in session.exec(select(FormSession))
             if row.channel == "telegram"
         }
@@ -93,15 +93,10 @@ class TypingUser:
 def expected_values(
     form_key: str = "six_month", today: date = date(2023, 5, 29)
 ) -> dict[str, object]:
-    """What the bot must store for each of ``TYPED_ANSWERS`` (read by the real parser)."""
+    """What the bot must store for the sample report, as JSON gives it back (real parser)."""
     form = load_forms()[form_key]
-    questions = {question.key: question for question in form.questions}
-    expected: dict[str, object] = {}
-    for key, typed in TYPED_ANSWERS.items():
-        question = questions.get(key)
-        if question is None or typed == "bỏ qua":
-            continue
-        parsed = parse_answer(question, str(typed), "vi", today=today)
-        if parsed.ok:
-            expected[key] = json.loads(json.dumps(parsed.value, ensure_ascii=False))
-    return expected
+    return {
+        key: json.loads(json.dumps(value, ensure_ascii=False))
+        for key, value, skipped in canonical_answers(form, "district", today)
+        if not skipped
+    }

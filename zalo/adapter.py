@@ -98,14 +98,11 @@ class ZaloAdapter:
         try:
             if not message.private:
                 return  # the bot serves people one to one: a group gets no answer, no data
-            if replay is None:
-                seq = self._inbox.add(message.message_id, message.to_json())
-                if seq is None:
-                    log.info("Zalo message %s delivered again: ignored", message.message_id)
-                    return
-            else:
-                seq = replay.seq
-                self._inbox.started(replay.ref)
+            seq = replay.seq if replay else self._inbox.add(message.message_id, message.to_json())
+            if seq is None:
+                log.info("Zalo message %s delivered again: ignored", message.message_id)
+                return
+            self._inbox.started(message.message_id)
             key = message.chat_id
             lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiting[key] = self._waiting.get(key, 0) + 1
@@ -123,9 +120,7 @@ class ZaloAdapter:
 
     async def replay_unfinished(self) -> int:
         """Handle the messages a previous run took in but never finished; how many."""
-        stored, given_up = self._inbox.to_replay()
-        if given_up:
-            log.error("gave up %d Zalo message(s) whose replays kept being cut short", given_up)
+        stored = self._inbox.to_replay()
         for item in stored:
             await self.handle_message(IncomingMessage.from_json(item.payload_json), replay=item)
         return len(stored)

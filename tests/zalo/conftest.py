@@ -22,6 +22,7 @@ from standin.telegram import FakeTelegram
 from standin.zalo import FakeZalo
 from storage.db import Database
 from storage.models import FormSession
+from tests.forms_helpers import form_position
 from tests.harness import BotHarness, make_settings
 from zalo.updates import IncomingMessage
 
@@ -110,9 +111,7 @@ class ZaloBot:
                     FormSession.channel == "zalo", FormSession.chat_id == user.user_id
                 )
             ).first()
-            if active is None:
-                return None
-            return active.question_key if active.mode == "question" else f"<{active.mode}>"
+            return None if active is None else form_position(active)
 
     async def run_reminders(self) -> RunSummary:
         """One tick of the reminder job, on every channel."""
