@@ -59,10 +59,21 @@ class Settings(BaseSettings):
     zalo_webhook_secret: SecretStr | None = Field(
         default=None, alias="ZALO_WEBHOOK_SECRET", validate_default=True
     )
-    zalo_webhook_listen: str = Field(default="0.0.0.0:8443", alias="ZALO_WEBHOOK_LISTEN")
+    # Loopback by default: a reverse proxy in front terminates TLS for Zalo.
+    zalo_webhook_listen: str = Field(default="127.0.0.1:8443", alias="ZALO_WEBHOOK_LISTEN")
     zalo_monthly_message_limit: int = Field(
         default=3000, ge=1, le=10_000_000, alias="ZALO_MONTHLY_MESSAGE_LIMIT"
     )
+    # The free plan is reported to allow 50 users per bot; 0 switches the count off.
+    zalo_max_users: int = Field(default=50, ge=0, le=1_000_000, alias="ZALO_MAX_USERS")
+    # Messages a second on the one Zalo token. Zalo documents no figure: 5/s is a cautious
+    # guess that still sends a 3,000-message month's reminders in ten minutes.
+    zalo_send_rate: float = Field(default=5, gt=0, le=100, alias="ZALO_SEND_RATE")
+    # The bot's page on Zalo, shown with the invite code when Zalo is enabled.
+    zalo_bot_url: str | None = Field(default=None, alias="ZALO_BOT_URL")
+    # Where people reach the bot's web server: file download links are built on it.
+    public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
+    bot_files_listen: str = Field(default="127.0.0.1:8090", alias="BOT_FILES_LISTEN")
 
     @field_validator(
         "telegram_bot_token",
@@ -71,6 +82,8 @@ class Settings(BaseSettings):
         "zalo_webhook_secret",
         "telegram_webhook_url",
         "telegram_webhook_secret",
+        "zalo_bot_url",
+        "public_base_url",
         mode="before",
     )
     @classmethod
@@ -122,12 +135,12 @@ class Settings(BaseSettings):
             raise ValueError("must be 16 to 256 letters, digits, '_' or '-'")
         return value
 
-    @field_validator("zalo_webhook_listen", "telegram_webhook_listen")
+    @field_validator("zalo_webhook_listen", "telegram_webhook_listen", "bot_files_listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise ValueError("must be HOST:PORT, e.g. 0.0.0.0:8443")
+            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8443")
         return value
 
     @field_validator("admin_ids", mode="before")
@@ -163,12 +176,28 @@ class Settings(BaseSettings):
         "zalo_api_base_url",
         "zalo_webhook_url",
         "telegram_webhook_url",
+        "public_base_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("zalo_bot_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must start with https://")
+        return value
+
+    @field_validator("zalo_bot_url", "public_base_url")
+    @classmethod
+    def _has_host(cls, value: str | None) -> str | None:
+        # Links are built on these: a URL without a host would give broken links, not an error.
+        if value is not None and not urlsplit(value).hostname:
+            raise ValueError("must be a URL with a host, e.g. https://bot.example.vn")
+        return value.rstrip("/") if value is not None else None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -189,8 +218,7 @@ class Settings(BaseSettings):
 
     @property
     def telegram_listen(self) -> tuple[str, int]:
-        host, _, port = self.telegram_webhook_listen.rpartition(":")
-        return host, int(port)
+        return _split_host_port(self.telegram_webhook_listen)
 
     @property
     def telegram_webhook_path(self) -> str:
@@ -204,8 +232,12 @@ class Settings(BaseSettings):
 
     @property
     def zalo_listen(self) -> tuple[str, int]:
-        host, _, port = self.zalo_webhook_listen.rpartition(":")
-        return host.strip("[]"), int(port)
+        return _split_host_port(self.zalo_webhook_listen)
+
+    @property
+    def files_listen(self) -> tuple[str, int]:
+        """Where the bot's file server listens (BOT_FILES_LISTEN)."""
+        return _split_host_port(self.bot_files_listen)
 
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
@@ -223,6 +255,12 @@ class Settings(BaseSettings):
         if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
             return Path(self.database_url[len(prefix) :])
         return None
+
+
+def _split_host_port(value: str) -> tuple[str, int]:
+    """``host:port`` (validated) as a pair; brackets of an IPv6 host dropped."""
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def load_settings(**overrides: object) -> Settings:
