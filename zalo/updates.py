@@ -66,12 +66,22 @@ def _message(update: dict[str, Any]) -> IncomingMessage | None:
         event=str(update.get("event_name") or ""),
         message_id=str(message_id),
         user_id=str(user_id),
-        display_name=str(sender.get("display_name") or sender.get("name") or ""),
+        display_name=_name(sender),
         chat_id=str(chat_id),
         private=str(chat.get("chat_type") or "PRIVATE").upper() == "PRIVATE",
         text=text if isinstance(text, str) else None,
         sent_at=_when(message.get("date")),
     )
+
+
+def _name(sender: dict[str, Any]) -> str:
+    """The person's name: ``display_name`` in the events we see, ``first_name`` in the
+    getUpdates sample of Zalo's documentation, ``name`` in some clients: the first given."""
+    for key in ("display_name", "first_name", "name"):
+        value = sender.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
 
 
 def _when(value: object) -> datetime | None:
