@@ -7,6 +7,7 @@ leaked database does not leak working links. Repeated wrong codes lock a user ou
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -121,7 +122,8 @@ class RegistrationService:
         with self._db.transaction() as session:
             until = self._locked_until(session, identity, now)
             if until is not None:
-                minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+                # Whole minutes, rounded up: "wait 60 minutes" for a full hour, 1 for the last.
+                minutes = max(1, math.ceil((until - now).total_seconds() / 60))
                 raise RegistrationError(
                     "locked",
                     N_(

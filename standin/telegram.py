@@ -44,16 +44,17 @@ from standin.html_check import (
     utf16_len,
 )
 
-__all__ = ["DEFAULT_SPEC_PATH", "FakeTelegram", "SentMessage", "Upload"]
+__all__ = ["DEFAULT_SPEC_PATH", "FakeTelegram", "SentMessage", "SpecError", "Upload"]
 
 JSON = dict[str, Any]
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Where the machine-readable Bot API lives when ``shared/`` sits beside the repository.
-DEFAULT_SPEC_PATH = (
-    Path(__file__).resolve().parents[2] / "shared" / "spec" / "telegram-bot-api.json"
-)
+SPEC_NAME = "telegram-bot-api.json"
+#: The Bot API methods and parameters every request is checked against: vendored (see
+#: ``standin/spec/README.md``), so every clone checks the same way.
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parent / "spec" / SPEC_NAME
+REFRESH_COMMAND = "python -m standin.spec_refresh /path/to/shared/spec"
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -86,52 +87,6 @@ SENDING_METHODS = frozenset(
 #: Edits count against the per-chat limit only.
 EDITING_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
 
-# Used when the spec is not available: which form fields carry JSON, integers, booleans.
-_FALLBACK_JSON_FIELDS = frozenset(
-    {
-        "reply_markup",
-        "allowed_updates",
-        "commands",
-        "scope",
-        "entities",
-        "caption_entities",
-        "link_preview_options",
-        "media",
-        "reply_parameters",
-        "message_ids",
-    }
-)
-_FALLBACK_INT_FIELDS = frozenset(
-    {
-        "message_id",
-        "from_chat_id",
-        "offset",
-        "limit",
-        "timeout",
-        "user_id",
-        "reply_to_message_id",
-        "cache_time",
-        "message_thread_id",
-    }
-)
-_FALLBACK_BOOL_FIELDS = frozenset(
-    {"disable_notification", "protect_content", "show_alert", "drop_pending_updates"}
-)
-# Settings calls that answer True and change nothing we model, when the spec is not available.
-_FALLBACK_BOOLEAN_METHODS = frozenset(
-    {
-        "setMyDescription",
-        "setMyShortDescription",
-        "setMyName",
-        "setChatMenuButton",
-        "setMyDefaultAdministratorRights",
-        "pinChatMessage",
-        "unpinChatMessage",
-        "unpinAllChatMessages",
-        "leaveChat",
-        "setMessageReaction",
-    }
-)
 _BUTTON_ACTIONS = (
     "url",
     "callback_data",
@@ -164,7 +119,6 @@ _COPIED_CONTENT = (
     "poll",
     "dice",
 )
-_FALLBACK_BOOLEAN_BY_LOWER = {name.lower(): name for name in _FALLBACK_BOOLEAN_METHODS}
 _URL = re.compile(r"^(?:(?:https?|tg)://\S+|[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?:/\S*)?)$")
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,64})?")
 _BOT_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -366,19 +320,41 @@ class _MethodSpec:
     returns: tuple[str, ...]
 
 
+def source_name(path: Path) -> str:
+    """Name a spec file by its last three parts ("shared/spec/telegram-bot-api.json").
+
+    Enough to recognise it in a header or an error, and nothing of this machine's layout.
+    """
+    return "/".join(path.resolve().parts[-3:])
+
+
+class SpecError(RuntimeError):
+    """The Bot API spec cannot be read: the stand-in refuses to run with its checks off."""
+
+
 @functools.cache
 def _load_spec(path: Path) -> dict[str, _MethodSpec]:
-    """Read the machine-readable Bot API once per process: it is large and never changes."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    methods: dict[str, _MethodSpec] = {}
-    for name, method in data["methods"].items():
-        fields = method.get("fields") or []
-        methods[name.lower()] = _MethodSpec(
-            name=name,
-            required=frozenset(f["name"] for f in fields if f.get("required")),
-            types={f["name"]: tuple(f.get("types") or ()) for f in fields},
-            returns=tuple(method.get("returns") or ()),
-        )
+    """Read the Bot API once per process; raise :class:`SpecError` rather than check nothing."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        methods: dict[str, _MethodSpec] = {}
+        for name, method in data["methods"].items():
+            fields = method.get("fields") or []
+            methods[name.lower()] = _MethodSpec(
+                name=name,
+                required=frozenset(f["name"] for f in fields if f.get("required")),
+                types={f["name"]: tuple(f.get("types") or ()) for f in fields},
+                returns=tuple(method.get("returns") or ()),
+            )
+    except (OSError, ValueError, LookupError, TypeError, AttributeError) as error:
+        # strerror, not str(error): the message names the file without this machine's layout.
+        reason = error.strerror if isinstance(error, OSError) else repr(error)
+        raise SpecError(
+            f"cannot load the Bot API spec {source_name(path)}: {reason}; "
+            f"refresh it with `{REFRESH_COMMAND}`"
+        ) from error
+    if not methods:
+        raise SpecError(f"the Bot API spec {source_name(path)} lists no methods")
     return methods
 
 
@@ -445,9 +421,8 @@ class FakeTelegram:
             "first_name": bot_first_name,
             "username": bot_username,
         }
-        self._spec_path = spec_path
-        self._spec: dict[str, _MethodSpec] | None = None
-        self._spec_loaded = False
+        #: The Bot API methods by lower-case name; a missing or broken spec raises here.
+        self.spec: dict[str, _MethodSpec] = _load_spec(spec_path or DEFAULT_SPEC_PATH)
 
         self.url = ""
         self.base_url = ""
@@ -935,31 +910,16 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------------- HTTP
 
-    @property
-    def spec(self) -> dict[str, _MethodSpec] | None:
-        """The Bot API methods by lower-case name, or None when the spec file is not there."""
-        if not self._spec_loaded:
-            self._spec_loaded = True
-            path = self._spec_path or DEFAULT_SPEC_PATH
-            if self._spec_path is not None or path.exists():
-                self._spec = _load_spec(path)
-            else:
-                _LOGGER.warning("Bot API spec not found at %s: parameters are not checked", path)
-        return self._spec
-
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return self._error(method, ApiError(401, "Unauthorized"))
         entry = self._handlers.get(method.lower())
-        spec = self.spec
-        method_spec = spec.get(method.lower()) if spec is not None else None
+        method_spec = self.spec.get(method.lower())
         if entry is not None:
             method = entry[0]
         elif method_spec is not None:
             method = method_spec.name
-        else:
-            method = _FALLBACK_BOOLEAN_BY_LOWER.get(method.lower(), method)
         self.calls[method] += 1
         random_kind: str | None = None
         # Wake waiters on arrival too: a long poll only finishes when its timeout runs out.
@@ -984,9 +944,7 @@ class FakeTelegram:
             elif entry is not None:
                 self._check_required(method_spec, params)
                 result = entry[1](params)
-            elif (method_spec is not None and method_spec.returns == ("Boolean",)) or (
-                spec is None and method in _FALLBACK_BOOLEAN_METHODS
-            ):
+            elif method_spec is not None and method_spec.returns == ("Boolean",):
                 # Settings calls (setMyDescription, pinChatMessage...) change nothing we model.
                 self._check_required(method_spec, params)
                 if "chat_id" in params:
@@ -1059,20 +1017,12 @@ class FakeTelegram:
 
     @staticmethod
     def _decode(key: str, value: str, spec: _MethodSpec | None) -> Any:
-        """Turn a form string into the type the Bot API declares for the parameter."""
-        if spec is not None:
-            types = spec.types.get(key)
-            if not types:
-                return value
-        elif key in _FALLBACK_JSON_FIELDS:
-            types = ("Object",)
-        elif key in _FALLBACK_INT_FIELDS:
-            types = ("Integer",)
-        elif key in _FALLBACK_BOOL_FIELDS:
-            types = ("Boolean",)
-        elif key == "chat_id":
-            types = ("Integer", "String")
-        else:
+        """Turn a form string into the type the Bot API declares for the parameter.
+
+        A method the spec does not know is answered 404 anyway: its values stay strings.
+        """
+        types = spec.types.get(key) if spec is not None else None
+        if not types:
             return value
         if "String" in types or "InputFile" in types:
             if "Integer" in types:

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.clock import FixedClock
+from domain.services import Services, build_services
 from standin.telegram import FakeTelegram
+from storage.db import Database, make_engine, upgrade
 from tests.harness import TOKEN, BotHarness, make_settings
 
 # Never let httpx pick up a proxy for the loopback stand-in.
@@ -32,6 +35,31 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2023, 5, 22, 9, 0, tzinfo=VN))
+
+
+def open_services(path: Path, clock: FixedClock, **options: Any) -> Services:
+    """The real domain services on a migrated database at ``path``, with the units, no bot.
+
+    For rules (deadlines, lockouts, audiences) tested through the services themselves, many
+    times faster than over the stand-in; the admin is ``ADMIN_ID`` on Telegram. ``options``
+    go to ``build_services`` (another calendar file, say).
+    """
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    built = build_services(
+        Database(engine), clock, config_admins=[("telegram", str(ADMIN_ID))], **options
+    )
+    built.units.ensure_default_catalogue()
+    return built
+
+
+@pytest.fixture
+def services(tmp_path: Path, clock: FixedClock) -> Iterator[Services]:
+    built = open_services(tmp_path / "services.sqlite3", clock)
+    try:
+        yield built
+    finally:
+        built.db.engine.dispose()
 
 
 @pytest.fixture
