@@ -29,7 +29,8 @@ from handlers.notifier import TelegramNotifier
 from scheduler.reminders import ReminderScheduler
 from zalo import CHANNEL
 from zalo.adapter import ZaloAdapter
-from zalo.client import ZaloClient, ZaloError
+from zalo.client import SendPacer, ZaloClient, ZaloError, ZaloTokenError
+from zalo.health import ZaloDown
 from zalo.notifier import ZaloNotifier
 from zalo.outbox import ZaloOutbox
 from zalo.polling import poll_forever
@@ -66,7 +67,9 @@ def build_zalo(
     if settings.zalo_bot_token is None:
         raise ValueError("build_zalo needs ZALO_BOT_TOKEN")
     client = ZaloClient(
-        settings.zalo_bot_token.get_secret_value(), base_url=settings.zalo_api_base_url
+        settings.zalo_bot_token.get_secret_value(),
+        base_url=settings.zalo_api_base_url,
+        pacer=SendPacer(settings.zalo_send_rate),
     )
     store = ZaloStore(services.db, services.clock)
     quota = MessageQuota(
@@ -78,6 +81,7 @@ def build_zalo(
         return await warn_office(services.accounts, router, usage, threshold, services.tz)
 
     outbox.on_threshold = warn
+    client.on_refused = ZaloDown(services.accounts, router, services.tz)
     notifier = ZaloNotifier(outbox)
     router.add(CHANNEL, notifier)
     adapter = ZaloAdapter(services, outbox, office=router, on_processed=on_processed)
@@ -97,7 +101,10 @@ class ZaloRunner:
 
     async def start(self) -> None:
         client, settings = self.channel.client, self._settings
-        me = await client.get_me()  # a wrong token fails here, before anything else
+        try:
+            me = await client.get_me()  # a wrong token fails here, before anything else
+        except ZaloTokenError:
+            return  # Zalo is down and the office told; ``serve`` decides whether to go on
         self.channel.adapter.forget_old_messages()
         await self.channel.adapter.replay_unfinished()  # what a crash interrupted, first
         if settings.zalo_webhook_url and settings.zalo_webhook_secret is not None:
@@ -171,7 +178,7 @@ async def serve(
         scheduler.start()
         if on_ready is not None:
             on_ready()
-        await stop.wait()
+        await _until_stopped(stop, runner, zalo_alone=application is None)
     finally:
         scheduler.shutdown()
         if runner is not None:
@@ -179,6 +186,23 @@ async def serve(
         if application is not None:
             await stop_polling(application)
         db.engine.dispose()
+
+
+async def _until_stopped(
+    stop: asyncio.Event, runner: ZaloRunner | None, *, zalo_alone: bool
+) -> None:
+    """Wait for ``stop``. When Zalo is the only channel, a refused token ends the wait too,
+    with ZaloTokenError: a process that can reach no one must exit, not idle on."""
+    if runner is None or not zalo_alone:
+        await stop.wait()
+        return
+    stopped = asyncio.ensure_future(stop.wait())
+    refused = asyncio.ensure_future(runner.channel.client.wait_refused())
+    await asyncio.wait({stopped, refused}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if refused.done():
+        raise refused.result()
+    refused.cancel()
 
 
 def run_channels(settings: Settings, *, telegram: bool = True) -> int:

@@ -8,6 +8,11 @@ idle; sendMessage takes 1-2,000 characters; setWebhook takes a secret that comes
 ``X-Bot-Api-Secret-Token`` header of every delivery. Error descriptions are our own wording
 (the platform's exact texts are not documented). Every 4xx the bot did not provoke on purpose
 is kept in :attr:`FakeZalo.bad_requests` for tests to assert on.
+
+Scenarios a test can switch on: :meth:`FakeZalo.revoke_token` (every call answers 401, as when
+the token is reset in Zalo Bot Manager) and :meth:`FakeZalo.inject_fault` (the next calls of a
+method fail, e.g. 429 with ``Retry-After``). The platform documents neither a rate limit nor a
+monthly count in the API, so the stand-in enforces none and reports none.
 """
 
 from __future__ import annotations
@@ -36,11 +41,29 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, description: str, *, deliberate: bool = False) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        *,
+        deliberate: bool = False,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.deliberate = deliberate
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Fault:
+    """``remaining`` more calls of ``method`` ("*": any but getUpdates) fail with ``status``."""
+
+    method: str
+    status: int
+    retry_after: int | None
+    remaining: int
 
 
 @dataclass
@@ -81,6 +104,8 @@ class FakeZalo:
         self.webhook: JSON = {}
         self._users: dict[str, str] = {}
         self._blocked: set[str] = set()
+        self._revoked = False
+        self._faults: list[_Fault] = []
         self._updates: deque[JSON] = deque()
         self._arrived = asyncio.Event()
         self._activity = asyncio.Event()
@@ -122,6 +147,33 @@ class FakeZalo:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    # ------------------------------------------------------------------ scenarios
+    def revoke_token(self) -> None:
+        """The token is reset in Zalo Bot Manager: every call answers 401 from now on, and a
+        long poll in progress ends with 401 at once."""
+        self._revoked = True
+        self._arrived.set()
+
+    def inject_fault(
+        self, method: str, *, status: int = 500, retry_after: int | None = None, times: int = 1
+    ) -> None:
+        """Fail the next ``times`` calls of ``method`` ("*": any but getUpdates) with ``status``;
+        a 429 carries a ``Retry-After`` header (``retry_after`` seconds, default 1)."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        self._faults.append(_Fault(method, status, retry_after, times))
+
+    def _fault_for(self, method: str) -> _ApiError | None:
+        for fault in self._faults:
+            wanted = fault.method == method or (fault.method == "*" and method != "getUpdates")
+            if wanted and fault.remaining > 0:
+                fault.remaining -= 1
+                description = "Too Many Requests" if fault.status == 429 else "injected fault"
+                return _ApiError(
+                    fault.status, description, deliberate=True, retry_after=fault.retry_after
+                )
+        return None
 
     # ------------------------------------------------------------------ the people
     def add_user(self, user_id: str, display_name: str = "Người dùng") -> None:
@@ -202,9 +254,15 @@ class FakeZalo:
     # ------------------------------------------------------------------ the API
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if self._revoked:
+            return self._error(method, _ApiError(401, "Unauthorized", deliberate=True))
         if request.match_info["token"] != self.token:
             return self._error(method, _ApiError(401, "Unauthorized"))
         self.calls[method] += 1
+        fault = self._fault_for(method)
+        if fault is not None:
+            self._activity.set()
+            return self._error(method, fault)
         try:
             return await self._answer(method, request)
         finally:
@@ -231,9 +289,11 @@ class FakeZalo:
             _LOGGER.warning(
                 "Zalo stand-in answered %s %s: %s", method, error.status, error.description
             )
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return web.json_response(
             {"ok": False, "error_code": error.status, "description": error.description},
             status=error.status,
+            headers=headers,
         )
 
     @staticmethod
@@ -284,6 +344,8 @@ class FakeZalo:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self._updates and not self._closing:
+            if self._revoked:
+                raise _ApiError(401, "Unauthorized", deliberate=True)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.conversation import Reply
 from domain.i18n import translator_for
 from domain.reminders import Delivery, DeliveryStatus, Recipient
-from zalo.client import ZaloError
+from zalo.client import ZaloError, ZaloTokenError
 from zalo.outbox import ZaloOutbox
 
 
@@ -20,7 +20,8 @@ class ZaloNotifier:
         try:
             ids = await self._outbox.send_reply(recipient.chat_id, reply, t)
         except ZaloError as error:
-            if error.retryable:
+            if error.retryable or isinstance(error, ZaloTokenError):
+                # A refused token is the bot's problem, not the person's: keep it for later.
                 return Delivery(
                     DeliveryStatus.RETRY, error=f"{error.status} {error.description}"[:300]
                 )

@@ -1,7 +1,9 @@
 """Polling mode (for development): ask getUpdates in a loop, one update at a time.
 
 An idle poll answers HTTP 408, which the client turns into "no update". A network fault or a
-server error waits and tries again (up to a minute apart); a refused token stops the loop.
+server error waits and tries again (up to a minute apart). A refused token ends the loop, but
+never quietly: the client's ``on_refused`` hook has logged it, marked Zalo down and told the
+office (``zalo.health``), and a Zalo-only process exits.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import logging
 
 from zalo.adapter import ZaloAdapter
-from zalo.client import ZaloClient, ZaloError
+from zalo.client import ZaloClient, ZaloError, ZaloTokenError
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +22,14 @@ MAX_BACKOFF = 60.0
 async def poll_forever(
     client: ZaloClient, adapter: ZaloAdapter, *, timeout: int = 30, backoff: float = 1.0
 ) -> None:
-    """Handle updates until cancelled; raises ZaloError when Zalo refuses the token."""
+    """Handle updates until cancelled, or until Zalo refuses the token."""
     delay = backoff
     while True:
         try:
             updates = await client.get_updates(timeout=timeout)
+        except ZaloTokenError:
+            return  # reported by the client's hook; nothing more can be read
         except ZaloError as error:
-            if error.status in {401, 403, 404}:
-                raise  # a wrong token or base URL: no point in trying again
             log.warning("Zalo getUpdates failed (%s); trying again in %.0f s", error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.zalo_runner import ZaloChannel, ZaloRunner, build_zalo
+from bot.settings import Settings
+from bot.zalo_runner import ZaloChannel, ZaloRunner, build_zalo, serve
 from domain.channels import ChannelRouter
 from domain.clock import FixedClock
 from domain.identity import ChannelIdentity
@@ -129,6 +130,8 @@ async def _zalo_bot(
         "TELEGRAM_API_BASE_URL": telegram.base_url,
         "ZALO_BOT_TOKEN": ZALO_TOKEN,
         "ZALO_API_BASE_URL": zalo.url,
+        # Paced at 100/s so a test types at full speed (test_send_pacing.py checks the pace).
+        "ZALO_SEND_RATE": 100,
     }
     values.update(settings)
     harness = BotHarness(make_settings(tmp_path, **values), clock, telegram)
@@ -184,3 +187,23 @@ async def zalo_webhook(
         ZALO_WEBHOOK_LISTEN="127.0.0.1:0",
     ):
         yield bot
+
+
+def serving_settings(
+    tmp_path: Path, zalo: FakeZalo, telegram: FakeTelegram | None = None, **values: object
+) -> Settings:
+    """Settings of a real process serving Zalo, and Telegram too when ``telegram`` is given."""
+    channels: dict[str, object] = {"ZALO_BOT_TOKEN": ZALO_TOKEN, "ZALO_API_BASE_URL": zalo.url}
+    if telegram is not None:
+        channels["TELEGRAM_API_BASE_URL"] = telegram.base_url
+    else:
+        channels["TELEGRAM_BOT_TOKEN"] = ""
+    return make_settings(tmp_path, **channels, **values)
+
+
+async def start_serving(settings: Settings) -> tuple[asyncio.Event, asyncio.Task[None]]:
+    """Run ``serve`` (as ``python -m bot run``) until it is ready; set the event to stop it."""
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, poll_timeout=1, on_ready=ready.set))
+    await asyncio.wait_for(ready.wait(), 10)
+    return stop, task

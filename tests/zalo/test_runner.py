@@ -5,25 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.zalo_runner import serve
 from standin.telegram import FakeTelegram
 from standin.zalo import FakeZalo
-from tests.harness import make_settings
-from tests.zalo.conftest import ZALO_TOKEN
+from tests.zalo.conftest import serving_settings, start_serving
 
 
 async def test_one_process_serves_both_channels(
     tmp_path: Path, telegram: FakeTelegram, zalo: FakeZalo
 ) -> None:
-    settings = make_settings(
-        tmp_path,
-        TELEGRAM_API_BASE_URL=telegram.base_url,
-        ZALO_BOT_TOKEN=ZALO_TOKEN,
-        ZALO_API_BASE_URL=zalo.url,
-    )
-    stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop, poll_timeout=1, on_ready=ready.set))
-    await asyncio.wait_for(ready.wait(), 10)
+    stop, task = await start_serving(serving_settings(tmp_path, zalo, telegram))
     assert zalo.calls["deleteWebhook"] == 1  # polling mode
     telegram.add_user(501, "Lan")
     telegram.inject_message(501, "/help")
