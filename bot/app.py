@@ -15,30 +15,22 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot.context import (
     DATA_SOURCE_KEY,
     ROUTER_KEY,
+    RUNTIME_KEY,
     SERVICES_KEY,
     TIMEZONE_KEY,
     BotApplication,
     BotContext,
 )
 from bot.inbox import DurableUpdateQueue
-from bot.isolated import DataSource
+from bot.isolated import DataSource, IsolatedWorkshop
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
 from bot.rate_limiter import RetryingRateLimiter
 from bot.settings import Settings
+from commands.core import Runtime
 from domain.channels import ChannelRouter
 from domain.delivery import DeliveryConfig
 from domain.services import Services
-from handlers import (
-    admin,
-    broadcast,
-    calendar,
-    guards,
-    help,
-    office,
-    overview,
-    registration,
-    reports,
-)
+from handlers import broadcast, chat, guards
 from handlers.common import CHANNEL
 from handlers.errors import on_error
 from handlers.menus import refresh_chat_menu, set_default_menus
@@ -54,11 +46,9 @@ SCHEDULER_KEY = "scheduler"
 REMINDER_INTERVAL_KEY = "reminder_interval_seconds"
 MENUS_TASK_KEY = "menus_task"
 
-# Handler groups. Order matters: the guard loads the writer first.
-# The guard loads the writer first; the broadcast group takes only replies to announcements
-# and the office's draft input (stopping them there); everything else reaches the main group.
-GUARD_GROUP = -2
-BROADCAST_GROUP = -1
+# Handler groups: the guard loads the writer first; then the first matching handler of the
+# main group takes the update (commands, then presses, then any message).
+GUARD_GROUP = -1
 MAIN_GROUP = 0
 
 
@@ -68,8 +58,12 @@ def build_application(
     *,
     on_processed: ProcessedHook | None = None,
     run_scheduler: bool = True,
+    runtime: Runtime | None = None,
 ) -> BotApplication:
-    """Wire an Application that talks to ``settings.telegram_api_base_url``."""
+    """Wire an Application that talks to ``settings.telegram_api_base_url``.
+
+    ``runtime`` is shared with the Zalo channel when one process serves both.
+    """
     if settings.telegram_bot_token is None:
         raise ValueError("build_application needs a token")
     queue = DurableUpdateQueue(Inbox(services.db, services.clock.now, CHANNEL))
@@ -101,30 +95,23 @@ def build_application(
     application.bot_data[RUN_SCHEDULER_KEY] = run_scheduler
     application.bot_data[DATA_SOURCE_KEY] = DataSource.from_settings(settings)
     application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
-    application.add_handlers(broadcast.INTERCEPT_HANDLERS, group=BROADCAST_GROUP)
-    # One group: PTB runs the first matching handler of a group, so the fallbacks, listed
-    # last, only see what no command or form step took.
-    application.add_handlers(
-        [
-            *registration.HANDLERS,
-            *help.HANDLERS,
-            *admin.HANDLERS,
-            *office.HANDLERS,
-            *calendar.HANDLERS,
-            *overview.HANDLERS,
-            *broadcast.HANDLERS,  # before reports: its CallbackQueryHandler takes any press
-            *reports.HANDLERS,
-            *reports.TEXT_HANDLERS,
-            *help.FALLBACK_HANDLERS,
-        ],
-        group=MAIN_GROUP,
-    )
+    application.add_handlers(chat.handlers(), group=MAIN_GROUP)
     application.add_error_handler(on_error)
-    broadcast.setup_delivery(
+    shared = runtime or Runtime(ChannelRouter({}))
+    shared.workshop = shared.workshop or IsolatedWorkshop(DataSource.from_settings(settings))
+    shared.zalo_enabled = settings.zalo_bot_token is not None
+    shared.zalo_bot_url = getattr(settings, "zalo_bot_url", None)
+    application.bot_data[RUNTIME_KEY] = shared
+    application.bot_data[ROUTER_KEY] = shared.router
+    delivery = broadcast.setup_delivery(
         application,
         TelegramSender.from_settings(settings),
         DeliveryConfig(rate_per_second=settings.broadcast_rate),
     )
+    if settings.zalo_bot_token is not None:
+        # Zalo's lane is wired once its client exists (bot.zalo_runner): its deliveries,
+        # also those a restart resumes now, wait for it instead of failing.
+        delivery.engine.add_channel("zalo")
     return application
 
 
@@ -153,7 +140,10 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     application.bot_data[MENUS_TASK_KEY] = asyncio.create_task(_set_menus(application))
     # Notices go to each person on the channel they registered on; a channel this process
     # does not serve answers "retry", so the reminder ledger keeps the slot free for it.
-    router = application.bot_data.setdefault(ROUTER_KEY, ChannelRouter({}))
+    runtime = application.bot_data[RUNTIME_KEY]
+    assert isinstance(runtime, Runtime)
+    runtime.telegram_username = application.bot.username
+    router = runtime.router
     router.add(CHANNEL, TelegramNotifier(application.bot))
     if application.bot_data.get(RUN_SCHEDULER_KEY):
         scheduler = ReminderScheduler(

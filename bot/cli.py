@@ -184,6 +184,9 @@ def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
 
     db = open_database(settings)
     services = services_for(settings, db)
+    if not (args.command == "units" and args.units_command == "import"):
+        # As at the bot's start: README's verbs work on a fresh install, in any order.
+        services.units.ensure_default_catalogue()
     t = translator_for("en", settings.tz)
     if args.command == "db":
         print("database is at the latest schema")
@@ -213,11 +216,18 @@ def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
         except DomainError as error:
             print(error.text.render(t), file=sys.stderr)
             return 1
-        username = args.bot_username or _bot_username(settings)
-        print(f"https://t.me/{username}?start={issued.code}")
-        print(
-            f"unit: {issued.unit.code} ({issued.unit.name_vi}); expires {t.date(issued.expires_at)}"
+        from commands.admin import invite_text
+
+        telegram = settings.telegram_bot_token is not None or args.bot_username
+        username = (args.bot_username or _bot_username(settings)) if telegram else None
+        text = invite_text(
+            issued,
+            t,
+            telegram_username=username,
+            zalo=settings.zalo_bot_token is not None or not telegram,  # the code always works
+            zalo_bot_url=getattr(settings, "zalo_bot_url", None),
         )
+        print(text.plain)
         return 0
     if args.command == "calendar":
         from domain.reminder_plan import render_year
@@ -252,9 +262,7 @@ def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bot_username(settings: Settings) -> str:
-    """Ask the Bot API for the username (the link needs it); a placeholder without a token."""
-    if settings.telegram_bot_token is None:
-        return "<bot_username>"
+    """Ask the Bot API for the username (the link needs it)."""
     import asyncio
 
     from telegram import Bot

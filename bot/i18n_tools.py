@@ -19,8 +19,8 @@ from domain.i18n import DOMAIN, LANGUAGES, LOCALES_DIR
 
 ROOT = LOCALES_DIR.parent
 POT = LOCALES_DIR / f"{DOMAIN}.pot"
-# ``t(...)`` is the translator call in handlers; ``N_`` marks strings translated later.
-KEYWORDS = ["t", "N_", "ngettext:1,2", "gettext"]
+# ``t(...)`` and ``t.rich(...)`` are the translator's calls; ``N_`` marks strings translated later.
+KEYWORDS = ["t", "rich", "N_", "ngettext:1,2", "gettext"]
 
 
 def _pybabel(*args: str) -> None:

@@ -19,6 +19,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
+from commands.core import ExportFile
 from domain.i18n import translator_for
 from domain.overview import CampaignStatus, status_chart_png
 
@@ -97,3 +98,18 @@ def build_export(job: ExportJob) -> ExportResult:
 def build_status_chart(status: CampaignStatus, language: str) -> bytes:
     """In the child: the /status chart (give it ``missing=()``: only the counts are drawn)."""
     return status_chart_png(status, translator_for(language))
+
+
+@dataclass(frozen=True)
+class IsolatedWorkshop:
+    """The command layer's ``Workshop``: the export and the chart, each in a child process."""
+
+    source: DataSource
+
+    async def export(self, period_key: str, language: str, now: datetime) -> ExportFile:
+        job = ExportJob(self.source, period_key, language, now)
+        result = await run_isolated(build_export, job)
+        return ExportFile(result.content, result.submitted, result.total)
+
+    async def status_chart(self, status: CampaignStatus, language: str) -> bytes:
+        return await run_isolated(build_status_chart, status, language)

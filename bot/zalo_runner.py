@@ -19,22 +19,28 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.app import build_application, start_polling, stop_polling
-from bot.context import ROUTER_KEY, BotApplication
+from bot.context import BotApplication
+from bot.files import FileServer, FileShelf
+from bot.isolated import DataSource, IsolatedWorkshop
 from bot.logging_setup import configure_logging
 from bot.runtime import open_database, services_for
 from bot.settings import Settings
+from commands.core import Runtime
 from domain.channels import ChannelRouter
+from domain.delivery import DeliveryEngine
+from domain.i18n import Translator
 from domain.services import Services
 from handlers.notifier import TelegramNotifier
 from scheduler.reminders import ReminderScheduler
 from zalo import CHANNEL
 from zalo.adapter import ZaloAdapter
+from zalo.broadcast import attach_delivery
 from zalo.client import SendPacer, ZaloClient, ZaloError, ZaloTokenError
 from zalo.health import ZaloDown
 from zalo.notifier import ZaloNotifier
 from zalo.outbox import ZaloOutbox
 from zalo.polling import poll_forever
-from zalo.quota import MessageQuota, Usage, warn_office
+from zalo.quota import MessageQuota, QuotaNoticeRouter, QuotaWarnings
 from zalo.store import ZaloStore
 from zalo.updates import IncomingMessage
 from zalo.webhook import webhook_app
@@ -54,16 +60,19 @@ class ZaloChannel:
     outbox: ZaloOutbox
     notifier: ZaloNotifier
     adapter: ZaloAdapter
+    files: FileServer
+    delivery: DeliveryEngine | None = None  # announcements, when Zalo runs alone
 
 
 def build_zalo(
     settings: Settings,
     services: Services,
-    router: ChannelRouter,
+    runtime: Runtime,
     *,
     on_processed: Callable[[IncomingMessage], None] | None = None,
 ) -> ZaloChannel:
-    """Build the Zalo channel and add its notifier to ``router`` (office notices use it)."""
+    """Build the Zalo channel and add its notifier to the runtime's router (office notices)."""
+    router = runtime.router
     if settings.zalo_bot_token is None:
         raise ValueError("build_zalo needs ZALO_BOT_TOKEN")
     client = ZaloClient(
@@ -73,19 +82,42 @@ def build_zalo(
     )
     store = ZaloStore(services.db, services.clock)
     quota = MessageQuota(
-        services.db, services.clock, services.tz, monthly_limit=settings.zalo_monthly_message_limit
+        services.db,
+        services.clock,
+        services.tz,
+        monthly_limit=settings.zalo_monthly_message_limit,
+        calendar=services.calendar,
     )
     outbox = ZaloOutbox(client, store, quota)
-
-    async def warn(usage: Usage, threshold: int) -> int:
-        return await warn_office(services.accounts, router, usage, threshold, services.tz)
-
-    outbox.on_threshold = warn
     client.on_refused = ZaloDown(services.accounts, router, services.tz)
-    notifier = ZaloNotifier(outbox)
+    notifier = ZaloNotifier(outbox, quota=quota)  # past the quota, reminders wait
     router.add(CHANNEL, notifier)
-    adapter = ZaloAdapter(services, outbox, office=router, on_processed=on_processed)
-    return ZaloChannel(client, store, quota, outbox, notifier, adapter)
+    warnings_route = QuotaNoticeRouter(router, ZaloNotifier(outbox))
+    outbox.warnings = QuotaWarnings(quota, services, warnings_route)
+    host, port = _files_listen(settings)
+    shelf = FileShelf(getattr(settings, "public_base_url", None) or "")
+    files = FileServer(shelf, host, port)
+    adapter = ZaloAdapter(
+        services, outbox, runtime, publish=shelf.publish, on_processed=on_processed
+    )
+    delivery = attach_delivery(runtime, services, outbox, settings.zalo_send_rate)
+    runtime.zalo_enabled = True
+    runtime.status_lines.append(lambda t: zalo_status_lines(quota, t))
+    runtime.zalo_bot_url = getattr(settings, "zalo_bot_url", None)
+    return ZaloChannel(client, store, quota, outbox, notifier, adapter, files, delivery)
+
+
+def zalo_status_lines(quota: MessageQuota, t: Translator) -> list[str]:
+    """What /status says about Zalo, on either channel: this month's messages."""
+    usage = quota.usage()
+    return [
+        t("Zalo messages sent this month: {sent} of {limit}.", sent=usage.sent, limit=usage.limit)
+    ]
+
+
+def _files_listen(settings: Settings) -> tuple[str, int]:
+    listen = getattr(settings, "files_listen", None)
+    return listen if isinstance(listen, tuple) else ("127.0.0.1", 0)
 
 
 class ZaloRunner:
@@ -105,7 +137,14 @@ class ZaloRunner:
             me = await client.get_me()  # a wrong token fails here, before anything else
         except ZaloTokenError:
             return  # Zalo is down and the office told; ``serve`` decides whether to go on
+        await self.channel.files.start()
+        if self.channel.delivery is not None:
+            await self.channel.delivery.start()  # resumes rounds a restart interrupted
+        shelf = self.channel.files.shelf
+        if not shelf.base_url and self.channel.files.address is not None:
+            shelf.base_url = "http://{}:{}".format(*self.channel.files.address)  # local only
         self.channel.adapter.forget_old_messages()
+        await self.channel.outbox.catch_up()  # quota warnings an outage held back
         await self.channel.adapter.replay_unfinished()  # what a crash interrupted, first
         if settings.zalo_webhook_url and settings.zalo_webhook_secret is not None:
             secret = settings.zalo_webhook_secret.get_secret_value()
@@ -129,6 +168,8 @@ class ZaloRunner:
             log.info("Zalo bot %s: polling", me.get("account_name", ""))
 
     async def stop(self) -> None:
+        if self.channel.delivery is not None:
+            await self.channel.delivery.stop()  # sends in flight finish and are recorded
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -137,6 +178,7 @@ class ZaloRunner:
         if self._web is not None:
             await self._web.cleanup()
             self._web = None
+        await self.channel.files.stop()
         await self.channel.client.aclose()
 
     @property
@@ -159,12 +201,12 @@ async def serve(
     db = open_database(settings)
     services = services_for(settings, db)
     services.units.ensure_default_catalogue()
-    router = ChannelRouter({})
+    runtime = Runtime(ChannelRouter({}), IsolatedWorkshop(DataSource.from_settings(settings)))
+    router = runtime.router  # office notices and reminders reach each person's channel
     application: BotApplication | None = None
     if telegram and settings.telegram_bot_token is not None:
         # The reminder job is started below, with the router, instead of the Telegram-only one.
-        application = build_application(settings, services, run_scheduler=False)
-        application.bot_data[ROUTER_KEY] = router  # office notices reach Zalo staff too
+        application = build_application(settings, services, run_scheduler=False, runtime=runtime)
         router.add("telegram", TelegramNotifier(application.bot))
         await start_polling(application, poll_timeout=min(poll_timeout, 10))
     runner: ZaloRunner | None = None
@@ -172,7 +214,7 @@ async def serve(
     try:
         if settings.zalo_bot_token is not None:
             runner = ZaloRunner(
-                settings, build_zalo(settings, services, router), poll_timeout=poll_timeout
+                settings, build_zalo(settings, services, runtime), poll_timeout=poll_timeout
             )
             await runner.start()
         scheduler.start()

@@ -21,6 +21,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from domain.rich import Rich, fill
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 LANGUAGES = ("vi", "en")
@@ -86,6 +88,10 @@ class Translator:
         """Translate and fill named placeholders: ``t("Due: {due}", due=...)``."""
         text = self.gettext(message)
         return text.format(**params) if params else text
+
+    def rich(self, message: str, **params: Any) -> Rich:
+        """Translate, then fill placeholders with values that may carry marks (bold, code)."""
+        return fill(self.gettext(message), params)
 
     def date(self, value: dt.date | dt.datetime) -> str:
         """Render a date the local way: "thứ Hai, 05/6/2023" or "Monday, 5 June 2023"."""

@@ -1,16 +1,10 @@
-"""/broadcast, /broadcasts, /acks, their buttons, the "Received" button and replies.
+"""Announcements on Telegram: delivery in the background, its progress, replies passed on.
 
-Buttons carry callback data starting with ``bc:`` (``CALLBACK_PATTERN``); the report forms use
-"<step>|<code>" (always a digit first), so neither can take the other's presses — as long as
-``HANDLERS`` is registered before the forms' catch-all ``CallbackQueryHandler``.
-
-``INTERCEPT_HANDLERS`` must run in a group of their own between the guard and the main group:
-they take a message only when it belongs to a broadcast (a reply to an announcement, or the
-office's draft waiting for its text or unit codes) and stop it there; anything else falls
-through to the main group untouched.
-
-Delivery runs in the background (``setup_delivery`` / ``start_delivery`` / ``stop_delivery``),
-paced by ``domain.delivery.DeliveryEngine`` through a ``Sender`` (``handlers.telegram_sender``).
+The commands and compose steps are the command layer's (``commands.broadcast``). Delivery
+runs in the background (``setup_delivery`` / ``start_delivery`` / ``stop_delivery``), paced
+by ``domain.delivery.DeliveryEngine``: this module gives it Telegram's lane (the ``Sender`` of
+``handlers.telegram_sender`` and the progress of rounds sent by office staff on Telegram);
+Zalo adds its own lane to the same engine (``zalo.broadcast``).
 """
 
 from __future__ import annotations
@@ -21,38 +15,27 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
 )
 
-from bot.context import SERVICES_KEY, TIMEZONE_KEY, BotContext
+from bot.context import RUNTIME_KEY, SERVICES_KEY, TIMEZONE_KEY, BotContext
+from commands.core import Runtime
 from domain.broadcasts import (
-    AckResult,
-    Attachment,
-    AttachmentKind,
     BroadcastProgress,
-    BroadcastQueued,
     BroadcastService,
     ReplyRoute,
     Sender,
     progress_text,
 )
-from domain.commands import Audience
-from domain.conversation import Outcome, Reply
 from domain.delivery import DeliveryConfig, DeliveryEngine
-from domain.errors import DomainError
 from domain.i18n import Translator, translator_for
 from domain.services import Services
-from handlers.common import esc, reply, requires
-from handlers.render import split_text
+from domain.text import split_text
+from handlers.common import CHANNEL, esc, reply
+from handlers.render import MAX_MESSAGE_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +73,17 @@ def setup_delivery(
     services = application.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
     engine = DeliveryEngine(
-        services.broadcasts, sender, config, on_progress=ProgressReporter(application)
+        services.broadcasts,
+        sender,
+        config,
+        channel=CHANNEL,
+        on_progress=ProgressReporter(application),
     )
     runtime = DeliveryRuntime(engine, sender)
     application.bot_data[DELIVERY_KEY] = runtime
+    shared = application.bot_data.get(RUNTIME_KEY)
+    if isinstance(shared, Runtime):  # the command layer submits confirmed rounds to it
+        shared.delivery = engine
     return runtime
 
 
@@ -144,7 +134,7 @@ class ProgressReporter:
         assert isinstance(services, Services)
         broadcasts = services.broadcasts
         target = broadcasts.progress_target(progress.broadcast_id)
-        if target is None:
+        if target is None or target.channel != CHANNEL:
             return
         t = translator_for(target.language, self._application.bot_data.get(TIMEZONE_KEY))
         chat_id = int(target.chat_id)
@@ -164,7 +154,9 @@ class ProgressReporter:
                 broadcasts.note_progress(progress.broadcast_id, progress.key)
             if progress.finished:
                 bot = self._application.bot
-                for chunk in split_text(broadcasts.report(progress.broadcast_id, t)):
+                for chunk in split_text(
+                    broadcasts.report(progress.broadcast_id, t), MAX_MESSAGE_CHARS
+                ):
                     await bot.send_message(chat_id, esc(chunk))
             self._next[chat_id] = time.monotonic() + self._interval
 
@@ -184,201 +176,7 @@ class ProgressReporter:
         return True
 
 
-# --- rendering domain replies ----------------------------------------------------------------
-def _keyboard(screen: Reply) -> InlineKeyboardMarkup | None:
-    if not screen.actions:
-        return None
-    rows = []
-    for row in screen.actions:
-        buttons = []
-        for action in row:
-            data = CALLBACK_PREFIX + action.code
-            if len(data.encode()) > 64:  # Bot API limit, in bytes
-                raise ValueError(f"callback data too long: {data!r}")
-            buttons.append(InlineKeyboardButton(action.label, callback_data=data))
-        rows.append(buttons)
-    return InlineKeyboardMarkup(rows)
-
-
-def _html(screen: Reply) -> list[str]:
-    chunks = [esc(chunk) for chunk in split_text(screen.body)]
-    if screen.title:
-        chunks[0] = f"<b>{esc(screen.title)}</b>\n{chunks[0]}"
-    return chunks
-
-
-async def _show(update: Update, context: BotContext, screen: Reply) -> Message | None:
-    """Send (or, for ``replace``, edit in place) one screen; return the message holding it."""
-    query = update.callback_query
-    chunks, markup = _html(screen), _keyboard(screen)
-    target = query.message if query is not None else None
-    if screen.replace and isinstance(target, Message) and len(chunks) == 1:
-        try:
-            edited = await target.edit_text(chunks[0], reply_markup=markup)
-        except BadRequest as error:
-            if "not modified" not in str(error).lower():
-                raise
-            return target
-        return edited if isinstance(edited, Message) else target
-    chat = update.effective_chat
-    assert chat is not None
-    sent: Message | None = None
-    for index, chunk in enumerate(chunks):
-        last = index == len(chunks) - 1
-        sent = await context.bot.send_message(chat.id, chunk, reply_markup=markup if last else None)
-    return sent
-
-
-async def _render(update: Update, context: BotContext, outcome: Outcome) -> None:
-    """Answer the press, show the replies, and start delivering a confirmed round."""
-    query = update.callback_query
-    shown: Message | None = None
-    try:
-        if query is not None:
-            await query.answer(
-                outcome.alert[:200] if outcome.alert else None, show_alert=bool(outcome.alert)
-            )
-        elif outcome.alert:
-            await reply(update, esc(outcome.alert))
-        for screen in outcome.replies:
-            shown = await _show(update, context, screen)
-    finally:
-        # The round is confirmed in the database: deliver it even if showing its progress
-        # failed (the sender then gets the report without a progress message).
-        for notice in outcome.notices:
-            if isinstance(notice, BroadcastQueued):
-                _start_round(context, notice, shown)
-
-
-def _start_round(context: BotContext, notice: BroadcastQueued, progress: Message | None) -> None:
-    first = BroadcastProgress(notice.broadcast_id, notice.total, 0, 0)
-    _service(context).note_progress(
-        notice.broadcast_id,
-        first.key,
-        message_id=progress.message_id if progress is not None else None,
-    )
-    runtime = delivery_of(context.application)
-    if runtime is None or not runtime.engine.running:
-        # Kept pending in the ledger: the next start of the delivery engine sends it.
-        log.warning("broadcast %s queued while delivery is not running", notice.broadcast_id)
-        return
-    runtime.engine.submit(notice.broadcast_id)
-
-
-# --- commands --------------------------------------------------------------------------------
-@requires(Audience.OFFICE)
-async def broadcast(update: Update, context: BotContext) -> None:
-    """/broadcast: compose an announcement (or continue the draft)."""
-    await _render(update, context, _service(context).compose(context.me, context.t))
-
-
-@requires(Audience.OFFICE)
-async def broadcasts(update: Update, context: BotContext) -> None:
-    """/broadcasts: recent announcements, delivered and confirmed."""
-    await _render(update, context, Outcome([_service(context).recent(context.t)]))
-
-
-@requires(Audience.OFFICE)
-async def acks(update: Update, context: BotContext) -> None:
-    """/acks <id>: who confirmed an announcement, with a button to remind the others."""
-    t = context.t
-    argument = (context.args[0] if context.args else "").lstrip("#")
-    if not argument.isdigit():
-        await reply(
-            update, t("Usage: /acks &lt;number&gt;, e.g. /acks 12. /broadcasts lists them.")
-        )
-        return
-    try:
-        screen = _service(context).ack_overview(t, int(argument))
-    except DomainError as error:
-        await reply(update, esc(error.text.render(t)))
-        return
-    await _render(update, context, Outcome([screen]))
-
-
-# --- buttons ---------------------------------------------------------------------------------
-async def press(update: Update, context: BotContext) -> None:
-    """A ``bc:`` button: compose steps, a reminder, or "Received" under an announcement."""
-    query = update.callback_query
-    assert query is not None
-    code = (query.data or "").removeprefix(CALLBACK_PREFIX)
-    if code == "ack":
-        await _acknowledge(update, context)
-        return
-    service = _service(context)
-    if code.startswith("rem:"):
-        outcome = service.remind(context.me, context.t, code)
-    else:
-        outcome = service.on_action(context.me, context.t, code)
-    await _render(update, context, outcome)
-
-
-async def _acknowledge(update: Update, context: BotContext) -> None:
-    query, t = update.callback_query, context.t
-    assert query is not None and update.effective_chat is not None
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer(t("This button is no longer valid."), show_alert=True)
-        return
-    result = _service(context).acknowledge(
-        context.me.account_id, str(update.effective_chat.id), message.message_id
-    )
-    if result is AckResult.UNKNOWN:
-        await query.answer(t("This button is no longer valid."), show_alert=True)
-        return
-    if result is AckResult.ALREADY:
-        await query.answer(t("You have already confirmed. Thank you!"))
-    else:
-        await query.answer(t("Thank you! The standing office sees that you received it."))
-    if message.reply_markup is not None and message.reply_markup.inline_keyboard:
-        try:
-            await message.edit_reply_markup(reply_markup=None)
-        except BadRequest as error:  # pressed twice in a row: the first press removed it
-            if "not modified" not in str(error).lower():
-                raise
-
-
-# --- messages that belong to a broadcast (the intercept group) -------------------------------
-async def intercept_message(update: Update, context: BotContext) -> None:
-    """A reply to an announcement goes to the office; the office's draft takes its input."""
-    message = update.effective_message
-    assert message is not None
-    if message.reply_to_message is not None and await _pass_reply_on(update, context, message):
-        raise ApplicationHandlerStop
-    if not context.me.is_office:
-        return
-    outcome = _service(context).on_input(
-        context.me,
-        context.t,
-        text=message.text if message.text is not None else message.caption,
-        attachment=_attachment(message),
-    )
-    if outcome is not None:
-        await _render(update, context, outcome)
-        raise ApplicationHandlerStop
-
-
-async def intercept_cancel(update: Update, context: BotContext) -> None:
-    """/cancel while composing drops the draft; otherwise /cancel is the forms' command."""
-    if not context.me.is_office:
-        return
-    outcome = _service(context).cancel_draft(context.me, context.t)
-    if outcome is not None:
-        await _render(update, context, outcome)
-        raise ApplicationHandlerStop
-
-
-def _attachment(message: Message) -> Attachment | None:
-    if message.photo:
-        return Attachment(AttachmentKind.PHOTO, message.photo[-1].file_id)
-    if message.document is not None:
-        return Attachment(
-            AttachmentKind.DOCUMENT, message.document.file_id, message.document.file_name
-        )
-    return None
-
-
-async def _pass_reply_on(update: Update, context: BotContext, message: Message) -> bool:
+async def pass_reply_on(update: Update, context: BotContext, message: Message) -> bool:
     """Copy a focal point's reply to the office member who sent the announcement."""
     replied = message.reply_to_message
     chat = update.effective_chat
@@ -417,25 +215,3 @@ def _reply_header(route: ReplyRoute, t: Translator) -> str:
         unit=esc(route.unit_name(t.language)),
         person=esc(route.person),
     )
-
-
-# Register in the main group BEFORE reports.HANDLERS (its CallbackQueryHandler takes every
-# press): the pattern keeps ours to "bc:" data.
-HANDLERS: list[BaseHandler[Update, BotContext, None]] = [
-    CommandHandler("broadcast", broadcast),
-    CommandHandler("broadcasts", broadcasts),
-    CommandHandler("acks", acks),
-    CallbackQueryHandler(press, pattern=CALLBACK_PATTERN),
-]
-
-# Register in a group of their own between the guard and the main group: they stop the
-# update only when they took it.
-INTERCEPT_HANDLERS: list[BaseHandler[Update, BotContext, None]] = [
-    CommandHandler("cancel", intercept_cancel),
-    MessageHandler(
-        filters.UpdateType.MESSAGE
-        & ~filters.COMMAND
-        & (filters.REPLY | filters.TEXT | filters.PHOTO | filters.Document.ALL),
-        intercept_message,
-    ),
-]

@@ -1,8 +1,7 @@
-"""Helpers every handler module uses: identity from an update, access checks, replies."""
+"""Helpers of the Telegram adapter: the writer's identity from an update, replies."""
 
 from __future__ import annotations
 
-import functools
 import html
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -10,7 +9,6 @@ from typing import TypeVar
 from telegram import Update
 
 from bot.context import BotContext
-from domain.commands import Audience, may_use
 from domain.identity import ChannelIdentity
 
 CHANNEL = "telegram"
@@ -42,29 +40,3 @@ async def reply(update: Update, text: str) -> None:
     message = update.effective_message
     if message is not None:
         await message.reply_text(text)
-
-
-def requires(audience: Audience) -> Callable[[F], F]:
-    """Re-check the role on every call: the command menu is only cosmetic."""
-
-    def decorate(handler: F) -> F:
-        @functools.wraps(handler)
-        async def guarded(update: Update, context: BotContext) -> None:
-            if not may_use(context.me, audience):
-                t = context.t
-                if audience is Audience.REGISTERED:
-                    await reply(
-                        update,
-                        t(
-                            "This is for registered focal points. Please open the invite link "
-                            "the standing office sent you."
-                        ),
-                    )
-                else:
-                    await reply(update, t("Sorry, this command is only for the standing office."))
-                return
-            await handler(update, context)
-
-        return guarded  # type: ignore[return-value]
-
-    return decorate

@@ -7,7 +7,8 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from domain.commands import Audience, commands_for_role
+from commands.dispatch import commands_for
+from domain.commands import Audience
 from domain.i18n import LANGUAGES, translator_for
 from domain.identity import UserContext
 
@@ -16,9 +17,7 @@ log = logging.getLogger(__name__)
 
 def _menu(audience: Audience, language: str) -> list[BotCommand]:
     t = translator_for(language)
-    return [
-        BotCommand(spec.name, t(spec.description)[:256]) for spec in commands_for_role(audience)
-    ]
+    return [BotCommand(spec.name, t(spec.description)[:256]) for spec in commands_for(audience)]
 
 
 async def set_default_menus(bot: Bot) -> None:

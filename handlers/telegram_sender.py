@@ -25,7 +25,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.settings import Settings
-from domain.broadcasts import Attachment, AttachmentKind, SendResult
+from domain.broadcasts import Attachment, AttachmentKind, DeliveryJob, SendResult
 from domain.i18n import translator_for
 from handlers.broadcast import ACK_CALLBACK
 from handlers.common import esc
@@ -70,24 +70,16 @@ class TelegramSender:
     async def shutdown(self) -> None:
         await self._bot.shutdown()
 
-    async def send(
-        self,
-        chat_id: str,
-        text: str,
-        attachment: Attachment | None,
-        ack_button: bool,
-        *,
-        language: str = "vi",
-    ) -> SendResult:
+    async def send(self, job: DeliveryJob) -> SendResult:
         markup = None
-        if ack_button:
-            t = translator_for(language)
+        if job.ack_button:
+            t = translator_for(job.language)
             label = "✅ " + t("Received")
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(label, callback_data=ACK_CALLBACK)]]
             )
         try:
-            message = await self._send(_chat(chat_id), esc(text), attachment, markup)
+            message = await self._send(_chat(job.chat_id), esc(job.text), job.attachment, markup)
         except RetryAfter as error:
             return SendResult.flood_wait(retry_after_seconds(error), str(error))
         except Forbidden as error:  # "bot was blocked by the user", "user is deactivated"

@@ -31,6 +31,29 @@ def test_domain_and_storage_import_no_transport() -> None:
     assert offenders == []
 
 
+def test_command_layer_knows_no_channel() -> None:
+    """Commands are declared once for every channel: no Telegram, no Zalo, no wiring."""
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "commands").rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in {"telegram", "handlers", "bot", "zalo"}
+    ]
+    assert offenders == []
+
+
+def test_adapters_keep_to_their_channel() -> None:
+    """Telegram's adapter imports nothing of Zalo's, and Zalo's nothing of Telegram's."""
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for package, foreign in (("handlers", {"zalo"}), ("zalo", {"telegram", "handlers", "bot"}))
+        for path in (ROOT / package).rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in foreign
+    ]
+    assert offenders == []
+
+
 def test_storage_does_not_import_domain() -> None:
     offenders = [
         f"{path.relative_to(ROOT)} imports {name}"

@@ -7,7 +7,8 @@ import json
 import pytest
 from sqlmodel import select
 
-from domain.commands import COMMANDS, Audience
+from commands.core import declared
+from domain.commands import Audience
 from storage.models import Answer, FormSession, Report, ReportPeriod, Role, Unit
 from tests.conftest import ADMIN_ID
 from tests.forms_helpers import DISTRICT_ANSWERS, fill, register
@@ -17,6 +18,7 @@ OFFICE_ID = 2
 ROLES = ("stranger", "focal_a", "focal_b", "office", "admin")
 REFUSALS = (
     "chỉ dành cho cơ quan thường trực",
+    "chỉ dành cho quản trị viên",
     "dành cho đầu mối đã đăng ký",
 )
 # Arguments that make each command do real work if it is allowed.
@@ -54,7 +56,7 @@ async def _people(harness: BotHarness) -> dict[str, ChatUser]:
     return people
 
 
-@pytest.mark.parametrize("spec", COMMANDS, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", declared().values(), ids=lambda spec: spec.name)
 async def test_command_matrix(harness: BotHarness, spec) -> None:  # type: ignore[no-untyped-def]
     people = await _people(harness)
     for role in ROLES:

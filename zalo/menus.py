@@ -15,12 +15,14 @@ The ``Menu`` of the last reply with actions is kept per chat in the database (se
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
 from domain.conversation import Action, Reply
 from domain.forms.text import fold_words
 from domain.i18n import N_, Translator
+from domain.rich import plain
 
 SELECTED_MARK = "✓ "
 INLINE_LABEL_MAX = 18
@@ -59,6 +61,7 @@ class Menu:
     step: int
     entries: tuple[MenuEntry, ...]
     question: bool = False  # a form question: typed text is an answer first
+    scope: str = "form"  # who takes a choice: the forms, or announcements ("bc")
 
     def match(self, text: str) -> MenuEntry | None:
         """The entry ``text`` names: its number, its label (accents optional) or a word."""
@@ -77,6 +80,7 @@ class Menu:
             {
                 "step": self.step,
                 "question": self.question,
+                "scope": self.scope,
                 "entries": [
                     {"code": e.code, "label": e.label, "number": e.number, "words": list(e.words)}
                     for e in self.entries
@@ -98,7 +102,8 @@ class Menu:
                 )
                 for e in data["entries"]
             )
-            return cls(int(data["step"]), entries, bool(data.get("question")))
+            scope = str(data.get("scope") or "form")
+            return cls(int(data["step"]), entries, bool(data.get("question")), scope)
         except (ValueError, KeyError, TypeError):
             return None  # an unreadable menu is no menu: typed text goes to the domain
 
@@ -112,12 +117,15 @@ class Rendered:
 def render(reply: Reply, t: Translator) -> Rendered:
     """The text of ``reply`` with its actions numbered, and the menu to remember."""
     actions = [action for row in reply.actions for action in row]
-    body = reply.body
+    body = plain(reply.body)
     if reply.title:
-        body = f"{reply.title}\n{body}" if body else reply.title
+        body = f"{plain(reply.title)}\n{body}" if body else plain(reply.title)
     if not actions:
         return Rendered(body, None)
-    if is_question(actions):
+    if reply.scope != "form":
+        lines, menu = _menu(actions, reply.step or 0, t)
+        menu = dataclasses.replace(menu, scope=reply.scope)
+    elif is_question(actions):
         lines, menu = _question(actions, reply.step or 0, t)
         body = "\n".join(
             line for line in body.split("\n") if line.strip() != t(_TELEGRAM_MULTI_HINT)

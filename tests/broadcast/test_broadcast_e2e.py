@@ -19,17 +19,12 @@ from typing import Any
 
 import pytest
 from sqlmodel import col, select
-from telegram.ext import CallbackQueryHandler
 
-from bot.app import build_application, start_polling
 from bot.runtime import services_for
 from bot.settings import Settings
 from domain.broadcasts import BroadcastService, PeriodChoice, SubmissionStatus
 from domain.clock import Clock, FixedClock
-from domain.delivery import DeliveryConfig
 from domain.services import Services
-from handlers import broadcast
-from handlers.telegram_sender import TelegramSender
 from standin.telegram import FakeTelegram, SentMessage
 from storage.broadcast_models import (
     Broadcast,
@@ -73,21 +68,6 @@ def with_broadcasts(services: Services, submissions: SubmissionStatus | None) ->
     return _WithBroadcasts(**values, broadcasts=service)
 
 
-def wire_broadcasts(application: Any, sender: TelegramSender, config: DeliveryConfig) -> None:
-    """What bot/app.py does once wired: groups -2 guard, -1 intercept, 0 main; the engine."""
-    already = any(
-        isinstance(h, CallbackQueryHandler) and h.callback is broadcast.press
-        for group in application.handlers.values()
-        for h in group
-    )
-    if not already:
-        application.handlers[-2] = application.handlers.pop(-1)  # the guard runs first
-        application.add_handlers(broadcast.INTERCEPT_HANDLERS, group=-1)
-        for handler in reversed(broadcast.HANDLERS):
-            application.handlers[0].insert(0, handler)  # before the forms' catch-all press
-    broadcast.setup_delivery(application, sender, config)
-
-
 class BroadcastHarness(BotHarness):
     def __init__(
         self,
@@ -95,11 +75,9 @@ class BroadcastHarness(BotHarness):
         clock: Clock,
         telegram: FakeTelegram,
         submissions: SubmissionStatus | None,
-        config: DeliveryConfig,
     ) -> None:
         super().__init__(settings, clock, telegram)
         self.submissions = submissions
-        self.config = config
         self.services = with_broadcasts(self.services, submissions)
         self.offices = {ADMIN}
 
@@ -110,20 +88,6 @@ class BroadcastHarness(BotHarness):
         member = self.user(user_id, f"Cán bộ {user_id}")
         await member.send("/lang en")
         return member
-
-    async def start(self) -> None:
-        self.application = build_application(
-            self.settings, self.services, on_processed=self._on_processed, run_scheduler=False
-        )
-        sender = TelegramSender.from_settings(self.settings, pool_size=self.config.concurrency + 4)
-        wire_broadcasts(self.application, sender, self.config)
-        await start_polling(self.application, poll_timeout=1)
-        await broadcast.start_delivery(self.application)
-
-    async def stop(self) -> None:
-        if self.application is not None:
-            await broadcast.stop_delivery(self.application)
-        await super().stop()
 
     async def restart(self) -> None:
         await self.stop()
@@ -246,9 +210,11 @@ async def make_harness(
         telegram = FakeTelegram(TOKEN)
         await telegram.start()
         telegram.enforce_rate_limits(global_per_second=rate, per_chat_per_second=1, burst=3)
-        settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=telegram.base_url)
-        config = DeliveryConfig(rate_per_second=rate)
-        harness = BroadcastHarness(settings, FixedClock(NOW), telegram, submissions, config)
+        # The application wires delivery itself, at BOT_BROADCAST_RATE.
+        settings = make_settings(
+            tmp_path, TELEGRAM_API_BASE_URL=telegram.base_url, BOT_BROADCAST_RATE=str(rate)
+        )
+        harness = BroadcastHarness(settings, FixedClock(NOW), telegram, submissions)
         harness.services.units.ensure_default_catalogue()
         await harness.start()
         started.append((harness, telegram))

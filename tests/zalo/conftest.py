@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.context import RUNTIME_KEY
 from bot.settings import Settings
 from bot.zalo_runner import ZaloChannel, ZaloRunner, build_zalo, serve
 from domain.channels import ChannelRouter
@@ -18,7 +19,6 @@ from domain.clock import FixedClock
 from domain.identity import ChannelIdentity
 from domain.reminders import RunSummary
 from domain.services import Services
-from handlers.notifier import TelegramNotifier
 from standin.telegram import FakeTelegram
 from standin.zalo import FakeZalo
 from storage.db import Database
@@ -77,9 +77,11 @@ class ZaloBot:
     async def start(self) -> None:
         """Start (or restart) the Zalo side: a new client, adapter and runner."""
         assert self.telegram.application is not None
-        self.router = ChannelRouter({"telegram": TelegramNotifier(self.telegram.application.bot)})
+        # One process serves both channels: they share the command layer's runtime.
+        runtime = self.telegram.application.bot_data[RUNTIME_KEY]
+        self.router = runtime.router
         self.channel = build_zalo(
-            self.telegram.settings, self.services, self.router, on_processed=self._on_processed
+            self.telegram.settings, self.services, runtime, on_processed=self._on_processed
         )
         self.runner = ZaloRunner(self.telegram.settings, self.channel, poll_timeout=1)
         await self.runner.start()
@@ -132,6 +134,7 @@ async def _zalo_bot(
         "ZALO_API_BASE_URL": zalo.url,
         # Paced at 100/s so a test types at full speed (test_send_pacing.py checks the pace).
         "ZALO_SEND_RATE": 100,
+        "BOT_FILES_LISTEN": "127.0.0.1:0",  # tests run side by side: any free port
     }
     values.update(settings)
     harness = BotHarness(make_settings(tmp_path, **values), clock, telegram)
@@ -193,7 +196,11 @@ def serving_settings(
     tmp_path: Path, zalo: FakeZalo, telegram: FakeTelegram | None = None, **values: object
 ) -> Settings:
     """Settings of a real process serving Zalo, and Telegram too when ``telegram`` is given."""
-    channels: dict[str, object] = {"ZALO_BOT_TOKEN": ZALO_TOKEN, "ZALO_API_BASE_URL": zalo.url}
+    channels: dict[str, object] = {
+        "ZALO_BOT_TOKEN": ZALO_TOKEN,
+        "ZALO_API_BASE_URL": zalo.url,
+        "BOT_FILES_LISTEN": "127.0.0.1:0",
+    }
     if telegram is not None:
         channels["TELEGRAM_API_BASE_URL"] = telegram.base_url
     else:
