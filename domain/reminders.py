@@ -6,6 +6,12 @@ unique (period, step, person) key *before* the message goes out, so a second tic
 instance or a restart cannot send it again. A claim whose process died before recording the
 result is taken over after ``CLAIM_LEASE``: in that case the person may get the reminder twice
 (the one unavoidable duplicate: a crash between Telegram accepting a message and our commit).
+
+A channel that cannot send until a known time (Zalo past its monthly quota) answers
+``DEFERRED``: the row keeps its slot with ``not_before``, nothing is tried before then (no
+retry every tick), and the step stays open so it goes out at that time, even if it is older
+than the usual catch-up window by then. ``send_once`` lends the ledger to one-off notices
+that must go out once across restarts (the office's quota warnings).
 """
 
 from __future__ import annotations
@@ -14,14 +20,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from domain.accounts import AccountService, unit_ref
 from domain.calendar import ActionMonth, CalendarConfig, Period
@@ -48,7 +54,7 @@ log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=5)
 SEND_CONCURRENCY = 4  # reminders in flight at once (so a crash can repeat at most this many)
-CLAIMED, SENT, FAILED = "claimed", "sent", "failed"
+CLAIMED, SENT, FAILED, DEFERRED = "claimed", "sent", "failed", "deferred"
 
 
 class DeliveryStatus(StrEnum):
@@ -56,6 +62,7 @@ class DeliveryStatus(StrEnum):
     BLOCKED = "blocked"  # the person blocked the bot or left: stop writing to them
     FAILED = "failed"  # refused for good (e.g. chat not found): recorded, not retried
     RETRY = "retry"  # a passing fault (timeout, 5xx): the claim is released, the next tick retries
+    DEFERRED = "deferred"  # the channel cannot send before ``not_before``: kept until then
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,15 @@ class Delivery:
     status: DeliveryStatus
     message_id: str | None = None
     error: str | None = None
+    not_before: datetime | None = None  # DEFERRED: when the channel can send again
+
+
+@dataclass(frozen=True)
+class DeferredReminders:
+    """Reminders a channel holds back (for /status): how many, and until when."""
+
+    count: int
+    until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class RunSummary:
     sent: int = 0
     failed: int = 0
     skipped: int = 0  # already in the ledger
+    deferred: int = 0  # held back by the channel until a known time
     blocked_units: list[str] = field(default_factory=list)
 
 
@@ -148,7 +165,14 @@ class ReminderService:
         """Send what is due now: per period and audience only the latest step (catch-up)."""
         summary = RunSummary()
         now = self._clock.now()
-        for planned in steps_to_send(self.plan(), now, self.completed_steps()):
+        plan, completed = self.plan(), self.completed_steps()
+        due = steps_to_send(plan, now, completed)
+        held = self._deferred_steps(now)
+        if held:  # deferred steps whose time has come go out, however old they are by now
+            latest = steps_to_send(plan, now, completed, max_delay=timedelta.max)
+            due += [p for p in latest if (p.period_key, p.step) in held and p not in due]
+            self._drop_superseded(held - {(p.period_key, p.step) for p in due})
+        for planned in due:
             summary.steps.append(f"{planned.period_key}/{planned.step}")
             # Reading 10,000 units takes a while: off the event loop, so people filling in
             # their forms keep getting answers meanwhile.
@@ -251,8 +275,9 @@ class ReminderService:
         claim = self._claim(period_key, step, item.recipient)
         if claim is None:
             summary.skipped += 1
-            # Another tick may be sending it right now.
-            return self._status(period_key, step, item.recipient.account_id) != CLAIMED
+            # Another tick may be sending it right now, or the channel holds it back.
+            status = self._status(period_key, step, item.recipient.account_id)
+            return status not in {CLAIMED, DEFERRED}
         try:
             delivery = await notifier.send(item.recipient, item.reply)
         except Exception as error:
@@ -262,6 +287,9 @@ class ReminderService:
         if delivery.status is DeliveryStatus.SENT:
             summary.sent += 1
             return True
+        if delivery.status is DeliveryStatus.DEFERRED:
+            summary.deferred += 1
+            return False
         summary.failed += 1
         if delivery.status is DeliveryStatus.BLOCKED:
             units = await self.report_unreachable(
@@ -318,9 +346,12 @@ class ReminderService:
                 )
             ).first()
             if row is not None:
-                # A claim older than the lease belongs to a process that died mid-send.
-                if row.status == CLAIMED and row.claimed_at < now - CLAIM_LEASE:
-                    row.claimed_at = now
+                # A claim older than the lease belongs to a process that died mid-send; a
+                # deferred one is taken again once its channel can send.
+                stale = row.status == CLAIMED and row.claimed_at < now - CLAIM_LEASE
+                resumed = row.status == DEFERRED and (row.not_before or now) <= now
+                if stale or resumed:
+                    row.status, row.claimed_at, row.not_before = CLAIMED, now, None
                     assert row.id is not None
                     return row.id
                 return None
@@ -346,6 +377,9 @@ class ReminderService:
             row = session.get_one(ReminderDelivery, claim_id)
             if delivery.status is DeliveryStatus.RETRY:
                 session.delete(row)  # free the slot: the next tick tries again
+            elif delivery.status is DeliveryStatus.DEFERRED:
+                row.status, row.not_before = DEFERRED, delivery.not_before
+                row.error = (delivery.error or "deferred")[:300]
             elif delivery.status is DeliveryStatus.SENT:
                 row.status, row.sent_at, row.message_id = (
                     SENT,
@@ -354,6 +388,54 @@ class ReminderService:
                 )
             else:
                 row.status, row.error = FAILED, (delivery.error or delivery.status.value)[:300]
+
+    def _deferred_steps(self, now: datetime) -> set[tuple[str, str]]:
+        """The (period, step) pairs with a deferred delivery whose time has come."""
+        with self._db.transaction() as session:
+            rows = session.exec(
+                select(ReminderDelivery.period_key, ReminderDelivery.step).where(
+                    ReminderDelivery.status == DEFERRED,
+                    col(ReminderDelivery.not_before) <= now,
+                )
+            ).all()
+            return {(key, step) for key, step in rows}
+
+    def _drop_superseded(self, steps: set[tuple[str, str]]) -> None:
+        """Deferred steps a later one replaced: only the latest reminder goes out."""
+        with self._db.transaction() as session:
+            for key, step in steps:
+                session.exec(
+                    update(ReminderDelivery)
+                    .where(
+                        col(ReminderDelivery.period_key) == key,
+                        col(ReminderDelivery.step) == step,
+                        col(ReminderDelivery.status) == DEFERRED,
+                    )
+                    .values(status=FAILED, error="superseded by a later reminder")
+                )
+
+    def deferred_reminders(self) -> DeferredReminders:
+        """The reminders a channel holds back now (a spent quota), for /status."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rows = session.exec(
+                select(ReminderDelivery.not_before).where(
+                    ReminderDelivery.status == DEFERRED, col(ReminderDelivery.not_before) > now
+                )
+            ).all()
+        until = [moment for moment in rows if moment is not None]
+        return DeferredReminders(len(until), max(until) if until else None)
+
+    async def send_once(
+        self, key: str, step: str, messages: Sequence[tuple[Recipient, Reply]], notifier: Notifier
+    ) -> bool:
+        """Send each message at most once, recorded under (key, step, person) in the ledger.
+
+        For notices that must go out once across restarts (the office's quota warnings): a
+        passing fault frees the slot for the next call. True when every message is settled.
+        """
+        outgoing = [_Outgoing(recipient, reply) for recipient, reply in messages]
+        return await self._deliver(key, step, outgoing, notifier, RunSummary())
 
     def _status(self, period_key: str, step: str, account_id: int) -> str | None:
         with self._db.transaction() as session:

@@ -238,11 +238,13 @@ class ReminderDelivery(SQLModel, table=True):
     step: str = Field(max_length=64)
     account_id: int = Field(foreign_key="account.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
-    status: str = Field(max_length=16)  # "claimed", "sent", "failed"
+    status: str = Field(max_length=16)  # "claimed", "sent", "failed", "deferred"
     claimed_at: datetime = Field(sa_column=_utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     message_id: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=300)
+    # "deferred": the channel cannot send before this (its monthly quota is spent).
+    not_before: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
 class ReminderStep(SQLModel, table=True):

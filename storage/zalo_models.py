@@ -3,7 +3,8 @@
 Zalo has no buttons, so the adapter numbers the choices it shows and must remember them, per
 chat, to read a typed "1" back after a restart. (Message ids seen, to apply a repeated webhook
 delivery once, are in ``storage.inbox`` since migration 0006.) The free plan limits outgoing
-messages per month, so they are counted here. Times are aware UTC datetimes (see ``UTCDateTime``).
+messages per month, so they are counted here (the warnings to the office about them are rows
+of the reminder ledger). Times are aware UTC datetimes (see ``UTCDateTime``).
 """
 
 from __future__ import annotations
@@ -39,5 +40,4 @@ class ZaloUsage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     month: str = Field(unique=True, max_length=7)
     sent: int = Field(default=0)
-    warned_percent: int = Field(default=0)  # 0, 80 or 100: each warning goes out once
     updated_at: datetime = Field(sa_column=_utc_column())

@@ -7,15 +7,24 @@ from domain.i18n import translator_for
 from domain.reminders import Delivery, DeliveryStatus, Recipient
 from zalo.client import ZaloError, ZaloTokenError
 from zalo.outbox import ZaloOutbox
+from zalo.quota import MessageQuota
 
 
 class ZaloNotifier:
     """The ``Notifier`` of the Zalo channel (reminders, announcements, office notices)."""
 
-    def __init__(self, outbox: ZaloOutbox) -> None:
+    def __init__(self, outbox: ZaloOutbox, *, quota: MessageQuota | None = None) -> None:
         self._outbox = outbox
+        # Past this quota what the bot starts itself waits for next month (None: always send).
+        self._quota = quota
 
     async def send(self, recipient: Recipient, reply: Reply) -> Delivery:
+        if self._quota is not None and self._quota.exhausted():
+            return Delivery(
+                DeliveryStatus.DEFERRED,
+                error="the Zalo monthly message quota is spent",
+                not_before=self._quota.resumes_at(),
+            )
         t = translator_for(recipient.language)
         try:
             ids = await self._outbox.send_reply(recipient.chat_id, reply, t)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from domain.conversation import Reply
 from domain.i18n import Translator
 from zalo.client import ZaloClient
 from zalo.menus import render
-from zalo.quota import MessageQuota, Usage
+from zalo.quota import MessageQuota, QuotaWarnings
 from zalo.store import ZaloStore
 from zalo.text import MAX_MESSAGE_CHARS, split_text
 
 log = logging.getLogger(__name__)
-
-QuotaHook = Callable[[Usage, int], Awaitable[object]]
 
 
 class ZaloOutbox:
@@ -27,13 +24,13 @@ class ZaloOutbox:
         store: ZaloStore,
         quota: MessageQuota,
         *,
-        on_threshold: QuotaHook | None = None,
+        warnings: QuotaWarnings | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.quota = quota
         # Set once the office can be reached (the router is built after this outbox).
-        self.on_threshold = on_threshold
+        self.warnings = warnings
 
     async def send_text(self, chat_id: str, text: str) -> list[str]:
         """Send ``text`` (in parts of at most 2,000 characters); the message ids."""
@@ -58,10 +55,15 @@ class ZaloOutbox:
         await self._count(1)
         return message_id
 
+    async def catch_up(self) -> None:
+        """At start: the quota warnings a crash or an outage held back go out now."""
+        if self.warnings is not None:
+            await self.warnings.check(self.quota.usage())
+
     async def _count(self, sent: int) -> None:
-        usage, crossed = self.quota.record(sent)
-        if crossed is not None and self.on_threshold is not None:
+        usage = self.quota.record(sent)
+        if self.warnings is not None and usage.reached():
             try:
-                await self.on_threshold(usage, crossed)
+                await self.warnings.check(usage)
             except Exception:
                 log.exception("could not warn the office about the Zalo quota")
