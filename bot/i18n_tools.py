@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import sys
 from pathlib import Path
 
@@ -30,6 +32,11 @@ def _pybabel(*args: str) -> None:
 def extract(pot: Path = POT) -> None:
     """Write the message template (``pot``; the tests use a temporary file)."""
     keyword_args = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
+    with contextlib.chdir(ROOT):  # source references relative to the project, not this machine
+        _extract(keyword_args, pot)
+
+
+def _extract(keyword_args: list[str], pot: Path) -> None:
     _pybabel(
         "extract",
         "--no-default-keywords",
@@ -42,7 +49,7 @@ def extract(pot: Path = POT) -> None:
         "vstbpn-bot",
         "-o",
         str(pot),
-        str(ROOT),
+        ".",
     )
 
 

@@ -55,3 +55,18 @@ def test_no_translated_literal_hides_inside_an_f_string() -> None:
         if hidden.search(line)
     ]
     assert offenders == []
+
+
+def test_message_ids_carry_no_markup(tmp_path: Path) -> None:
+    """Translators see plain text with placeholders: the channel's renderer adds the markup."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    pot = tmp_path / "messages.pot"
+    i18n_tools.extract(pot)
+    with pot.open("rb") as template:
+        catalog = read_po(template)
+    markup = re.compile(r"</?(?:b|i|u|s|code|pre|a)( [^>]*)?>|&(?:lt|gt|amp);")
+    offenders = [m.id for m in catalog if isinstance(m.id, str) and markup.search(m.id)]
+    assert offenders == []

@@ -10,9 +10,9 @@ as a photo or a working single-use link on Zalo.
 
 from __future__ import annotations
 
-import urllib.request
 from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 
 from commands.core import declared
@@ -140,7 +140,7 @@ async def _type(bot: ZaloBot, channel: str, person: object, text: str) -> Seen:
             continue
         seen.texts.append(message.text or "")
         urls = [message.photo] if message.photo else _links(message.text or "")
-        seen.files += [_download(url) for url in urls if url]
+        seen.files += [await download(url) for url in urls if url]
     return seen
 
 
@@ -153,10 +153,11 @@ def _links(text: str) -> list[str]:
     return [word for word in text.split() if word.startswith("http") and "/files/" in word]
 
 
-def _download(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (the bot's own server)
-        body: bytes = response.read()
-        return body
+async def download(url: str) -> bytes:
+    """Fetch a file link from the bot's own server (in this event loop: never block it)."""
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200, (url, response.status)
+        return await response.read()
 
 
 @pytest.mark.parametrize("name", list(declared()), ids=str)
