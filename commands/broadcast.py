@@ -16,6 +16,7 @@ import logging
 from commands.args import bounded_int
 from commands.core import Request, command
 from commands.people import say
+from commands.texts import STALE_CHOICE
 from domain.broadcasts import AckResult, Attachment, BroadcastProgress, BroadcastQueued
 from domain.commands import Audience
 from domain.conversation import Outcome
@@ -80,7 +81,7 @@ def press(req: Request, choice: str, *, message_id: int | None = None) -> Outcom
     service = req.services.broadcasts
     if choice == ACK:
         if message_id is None:
-            return Outcome(alert=t("This button is no longer valid."))
+            return Outcome(alert=t(STALE_CHOICE))
         result = service.acknowledge(
             req.me.account_id, req.chat_id, message_id, channel=req.traits.name
         )
@@ -88,7 +89,7 @@ def press(req: Request, choice: str, *, message_id: int | None = None) -> Outcom
     verb, _, round_id = choice.partition(":")
     if verb == ACK:
         if not round_id.isdigit():
-            return Outcome(alert=t("This button is no longer valid."))
+            return Outcome(alert=t(STALE_CHOICE))
         return _acknowledged(req, service.acknowledge_round(req.me.account_id, int(round_id)))
     if choice.startswith("rem:"):
         return scoped(service.remind(req.me, t, choice))
@@ -98,7 +99,7 @@ def press(req: Request, choice: str, *, message_id: int | None = None) -> Outcom
 def _acknowledged(req: Request, result: AckResult) -> Outcome:
     t = req.t
     if result is AckResult.UNKNOWN:
-        return Outcome(alert=t("This button is no longer valid."))
+        return Outcome(alert=t(STALE_CHOICE))
     if result is AckResult.ALREADY:
         return Outcome(alert=t("You have already confirmed. Thank you!"), clear_choices=True)
     return Outcome(

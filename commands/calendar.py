@@ -7,6 +7,7 @@ from datetime import date
 from commands.args import bounded_int
 from commands.core import Request, command
 from commands.people import say
+from commands.texts import NO_PERIOD
 from domain.commands import Audience
 from domain.conversation import Outcome
 from domain.i18n import N_
@@ -73,7 +74,7 @@ async def remind(req: Request) -> Outcome:
     t = req.t
     period = req.services.periods.resolve(req.args[0] if req.args else None)
     if period is None:
-        return say(t("There is no such report period. /periods lists them."))
+        return say(t(NO_PERIOD))
     reminded, already = await req.services.reminders.remind_now(
         period, req.runtime.router, actor=req.actor
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from commands import admin, broadcast, calendar, office, overview, people, reports
 from commands.core import Command, Request, declared
+from commands.texts import STALE_CHOICE
 from domain.broadcasts import Attachment, BroadcastQueued
 from domain.commands import Audience, may_use
 from domain.conversation import Outcome
@@ -87,7 +88,7 @@ def on_press(
         return broadcast.press(req, choice, message_id=message_id)
     if scope == FORM_SCOPE:
         return reports.form_press(req, step, choice)
-    return Outcome(alert=req.t("This button is no longer valid."))
+    return Outcome(alert=req.t(STALE_CHOICE))
 
 
 async def finish(req: Request, outcome: Outcome, *, shown_message: int | None = None) -> None:

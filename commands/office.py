@@ -7,6 +7,7 @@ from datetime import timedelta
 from commands.args import bounded_int, parse_date
 from commands.core import Request, command
 from commands.people import say
+from commands.texts import NO_PERIOD
 from domain.commands import Audience
 from domain.conversation import FileOut, Outcome, Reply
 from domain.errors import DomainError
@@ -15,7 +16,6 @@ from domain.i18n import N_
 from domain.periods import PeriodView
 from domain.rich import Rich, bold, code, join
 
-NO_PERIOD = N_("There is no such report period. /periods lists them.")
 REOPEN_DEFAULT_DAYS, REOPEN_MAX_DAYS = 7, 366
 
 

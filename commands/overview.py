@@ -5,6 +5,7 @@ from __future__ import annotations
 from commands.args import bounded_int
 from commands.core import Request, command
 from commands.people import say
+from commands.texts import NO_PERIOD
 from domain.audit_view import recent_actions
 from domain.commands import Audience
 from domain.conversation import FileOut, Outcome, Reply
@@ -31,7 +32,7 @@ async def status(req: Request) -> Outcome:
     t, language, services = req.t, req.language, req.services
     period = services.periods.resolve(req.args[0] if req.args else None)
     if period is None:
-        return say(t("There is no such report period. /periods lists them."))
+        return say(t(NO_PERIOD))
     overview = campaign_status(
         period, services.reporting.snapshots(period, submitted_answers=False)
     )

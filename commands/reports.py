@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from commands.core import Request, command
+from commands.texts import STALE_CHOICE
 from domain.commands import Audience
 from domain.conversation import Outcome, Reply
 from domain.i18n import N_, Translator, translator_for
@@ -45,7 +46,7 @@ def form_answer(req: Request, text: str) -> Outcome | None:
 def form_press(req: Request, step: int, choice: str) -> Outcome:
     """A pressed (or, on Zalo, numbered) choice of a form step."""
     if not req.me.is_focal_point:
-        return Outcome(alert=req.t("This button is no longer valid."))
+        return Outcome(alert=req.t(STALE_CHOICE))
     return req.services.reporting.on_action(
         req.me, req.t, chat_id=req.chat_id, step=step, code=choice
     )

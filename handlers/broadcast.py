@@ -30,8 +30,10 @@ from domain.broadcasts import (
     Sender,
     progress_text,
 )
+from domain.conversation import Reply
 from domain.delivery import DeliveryConfig, DeliveryEngine
 from domain.i18n import Translator, translator_for
+from domain.reminders import DeliveryStatus, Recipient
 from domain.services import Services
 from domain.text import split_text
 from handlers.common import CHANNEL, esc, reply
@@ -177,7 +179,10 @@ class ProgressReporter:
 
 
 async def pass_reply_on(update: Update, context: BotContext, message: Message) -> bool:
-    """Copy a focal point's reply to the office member who sent the announcement."""
+    """Pass a focal point's reply on to the office member who sent the announcement.
+
+    On Telegram the reply is copied as it is; to an office member on Zalo its text goes.
+    """
     replied = message.reply_to_message
     chat = update.effective_chat
     if replied is None or chat is None or replied.from_user is None:
@@ -187,15 +192,12 @@ async def pass_reply_on(update: Update, context: BotContext, message: Message) -
     route = _service(context).reply_route(str(chat.id), replied.message_id)
     if route is None:
         return False
-    header = _reply_header(
-        route, translator_for(route.sender_language, context.bot_data.get(TIMEZONE_KEY))
-    )
-    office_chat = int(route.sender_chat_id)
-    try:
-        await context.bot.send_message(office_chat, header)
-        await context.bot.copy_message(office_chat, chat.id, message.message_id)
-    except TelegramError as error:  # the office chat is gone: tell the focal point too
-        log.warning("reply to broadcast %s not passed on: %s", route.broadcast_id, error)
+    t = translator_for(route.sender_language, context.bot_data.get(TIMEZONE_KEY))
+    if route.sender_channel != CHANNEL:
+        passed = await _pass_to_other_channel(context, route, t, message)
+    else:
+        passed = await _copy_to_office(context, route, t, chat.id, message)
+    if not passed:  # the office chat is gone: tell the focal point too
         await reply(
             update,
             context.t(
@@ -207,11 +209,44 @@ async def pass_reply_on(update: Update, context: BotContext, message: Message) -
     return True
 
 
+async def _copy_to_office(
+    context: BotContext, route: ReplyRoute, t: Translator, chat_id: int, message: Message
+) -> bool:
+    office_chat = int(route.sender_chat_id)
+    try:
+        await context.bot.send_message(office_chat, esc(_reply_header(route, t)))
+        await context.bot.copy_message(office_chat, chat_id, message.message_id)
+    except TelegramError as error:
+        log.warning("reply to broadcast %s not passed on: %s", route.broadcast_id, error)
+        return False
+    return True
+
+
+async def _pass_to_other_channel(
+    context: BotContext, route: ReplyRoute, t: Translator, message: Message
+) -> bool:
+    """The announcement came from an office member on Zalo: its text, through the router."""
+    runtime = context.bot_data.get(RUNTIME_KEY)
+    if not isinstance(runtime, Runtime):
+        return False
+    said = message.text or message.caption or t("(a file or a picture, seen on Telegram only)")
+    office = Recipient(
+        route.sender_account_id, route.sender_channel, route.sender_chat_id, route.sender_language
+    )
+    delivery = await runtime.router.send(
+        office, Reply(f"{_reply_header(route, t)}\n{said}", expects_text=False)
+    )
+    if delivery.status is not DeliveryStatus.SENT:
+        log.warning("reply to broadcast %s not passed on: %s", route.broadcast_id, delivery.error)
+        return False
+    return True
+
+
 def _reply_header(route: ReplyRoute, t: Translator) -> str:
-    """What the office reads above a copied reply, in the office member's language."""
+    """What the office reads above a passed-on reply (plain text), in the member's language."""
     return "↩️ " + t(
         "Reply to announcement #{id} from {unit} ({person}):",
         id=route.broadcast_id,
-        unit=esc(route.unit_name(t.language)),
-        person=esc(route.person),
+        unit=route.unit_name(t.language),
+        person=route.person,
     )

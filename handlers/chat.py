@@ -19,6 +19,7 @@ from telegram.ext import (
 from bot.context import RUNTIME_KEY, BotContext
 from commands import dispatch
 from commands.core import TELEGRAM, Request, Runtime, declared
+from commands.texts import STALE_CHOICE
 from domain.broadcasts import Attachment, AttachmentKind
 from domain.conversation import Outcome
 from handlers.broadcast import pass_reply_on
@@ -82,7 +83,7 @@ async def on_press(update: Update, context: BotContext) -> None:
     req = request(update, context)
     parsed = parse_callback(query.data or "")
     if parsed is None:
-        outcome = Outcome(alert=req.t("This button is no longer valid."))
+        outcome = Outcome(alert=req.t(STALE_CHOICE))
     else:
         scope, step, code = parsed
         message_id = query.message.message_id if isinstance(query.message, Message) else None

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.error import Forbidden
 
 from bot.context import BotContext
+from commands.texts import SORRY
 from domain.i18n import translator_for
 from handlers.common import CHANNEL
 
@@ -29,11 +30,6 @@ async def on_error(update: object, context: BotContext) -> None:
         language = context.me.language
     t = translator_for(language)
     try:
-        await update.effective_message.reply_text(
-            t(
-                "Sorry, something went wrong on my side. What you entered before is saved; "
-                "please try again in a moment."
-            )
-        )
+        await update.effective_message.reply_text(t(SORRY))
     except Exception:
         log.warning("could not tell the user about the error")

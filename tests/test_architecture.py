@@ -62,3 +62,20 @@ def test_storage_does_not_import_domain() -> None:
         if name.split(".")[0] == "domain"
     ]
     assert offenders == []
+
+
+def _message_ids(folder: str) -> set[str]:
+    from babel.messages.extract import extract_from_dir
+
+    from bot.i18n_tools import KEYWORDS
+
+    keywords: dict[str, tuple[int, ...] | None] = {k.split(":")[0]: None for k in KEYWORDS}
+    found = extract_from_dir(
+        str(ROOT / folder), method_map=[("**.py", "python")], keywords=keywords
+    )
+    return {message if isinstance(message, str) else message[0] for _, _, message, _, _ in found}
+
+
+def test_no_reply_text_is_written_twice_across_the_adapters() -> None:
+    """A text both channels say lives in the command layer, not in each adapter."""
+    assert _message_ids("handlers") & _message_ids("zalo") == set()

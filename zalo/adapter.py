@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from commands import dispatch
 from commands.core import ZALO, Request, Runtime
+from commands.texts import SORRY
 from domain.conversation import FileOut, Outcome
 from domain.forms.text import fold_words
 from domain.identity import ChannelIdentity
@@ -119,10 +120,7 @@ class ZaloAdapter:
             await self._deliver(req, outcome)
         except Exception:
             log.exception("error while handling a Zalo message")
-            sorry = req.t(
-                "Sorry, something went wrong on my side. What you entered before is saved; "
-                "please try again in a moment."
-            )
+            sorry = req.t(SORRY)
             try:
                 await self._outbox.send_text(req.chat_id, sorry)
             except Exception:  # Zalo unreachable: the log above is all we can do
