@@ -31,5 +31,6 @@ def services_for(settings: Settings, db: Database, clock: Clock | None = None) -
         config_admins=[(TELEGRAM, str(admin_id)) for admin_id in settings.admin_ids],
         invite_ttl=settings.invite_ttl,
         tz=settings.tz,
+        max_users_per_channel={"zalo": settings.zalo_max_users},
         **paths,
     )

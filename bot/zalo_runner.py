@@ -40,7 +40,7 @@ from zalo.health import ZaloDown
 from zalo.notifier import ZaloNotifier
 from zalo.outbox import ZaloOutbox
 from zalo.polling import poll_forever
-from zalo.quota import MessageQuota, QuotaNoticeRouter, QuotaWarnings
+from zalo.quota import MessageQuota, QuotaNoticeRouter, QuotaWarnings, UserCapNotices
 from zalo.store import ZaloStore
 from zalo.updates import IncomingMessage
 from zalo.webhook import webhook_app
@@ -94,6 +94,7 @@ def build_zalo(
     router.add(CHANNEL, notifier)
     warnings_route = QuotaNoticeRouter(router, ZaloNotifier(outbox))
     outbox.warnings = QuotaWarnings(quota, services, warnings_route)
+    services.registration.on_user_cap = UserCapNotices(services, warnings_route)
     host, port = _files_listen(settings)
     shelf = FileShelf(getattr(settings, "public_base_url", None) or "")
     files = FileServer(shelf, host, port)

@@ -2,6 +2,11 @@
 
 Codes are random (192 bits), one-time and short-lived; only their SHA-256 is stored, so a
 leaked database does not leak working links. Repeated wrong codes lock a user out.
+
+A channel may cap the people it serves (Zalo's free plan is reported to allow 50 users per
+bot): past ``max_users_per_channel`` a new focal point is refused with a clear reply, the
+invite stays unused for when a place frees, and ``on_user_cap`` tells the office (once a day
+per person, through the audit log).
 """
 
 from __future__ import annotations
@@ -9,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from domain.accounts import unit_ref
 from domain.audit import record_action
@@ -22,12 +29,14 @@ from domain.i18n import N_
 from domain.identity import ChannelIdentity, UnitRef
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Account, FocalPoint, Invite, RegistrationAttempt, Unit
+from storage.models import Account, AuditEntry, FocalPoint, Invite, RegistrationAttempt, Unit
 
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT_WINDOW = timedelta(hours=1)
 LOCKOUT_DURATION = timedelta(hours=1)
 CODE_BYTES = 24  # 192 bits → 32 URL-safe characters (a deep-link payload allows 64)
+CAP_NOTICE_EVERY = timedelta(days=1)  # the office hears of one refused person once a day
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,36 @@ class RegistrationError(DomainError):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class UserCapReached:
+    """A person refused because their channel serves its maximum of people (for the office)."""
+
+    identity: ChannelIdentity
+    unit: UnitRef
+    limit: int
+
+
+UserCapHook = Callable[[UserCapReached], None]
+
+
+class UserCapError(RegistrationError):
+    """The channel already serves ``limit`` focal points; ``notify`` when the office is owed
+    a notice (not when this person was refused, and the office told, less than a day ago)."""
+
+    def __init__(self, reached: UserCapReached, *, notify: bool) -> None:
+        super().__init__(
+            "user_cap",
+            N_(
+                "Sorry, I cannot register you: this bot already serves its maximum of {limit} "
+                "people on {channel}. The standing office has been told and will contact you."
+            ),
+            limit=reached.limit,
+            channel=CHANNEL_NAMES.get(reached.identity.channel, reached.identity.channel),
+        )
+        self.reached = reached
+        self.notify = notify
+
+
 def hash_code(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
@@ -63,10 +102,21 @@ def looks_like_code(text: str) -> bool:
 
 
 class RegistrationService:
-    def __init__(self, db: Database, clock: Clock, *, invite_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        invite_ttl: timedelta,
+        max_users_per_channel: Mapping[str, int] | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._ttl = invite_ttl
+        # People a channel may serve as focal points (0 or absent: no cap).
+        self._max_users = dict(max_users_per_channel or {})
+        # Told when someone is refused for the cap; set by the channel that can reach the office.
+        self.on_user_cap: UserCapHook | None = None
 
     def create_invite(self, unit_code: str, *, actor: str) -> IssuedInvite:
         """Issue a one-time code for an active unit."""
@@ -117,6 +167,14 @@ class RegistrationService:
 
     def register(self, identity: ChannelIdentity, code: str) -> Registration:
         """Make the writer a focal point of the invite's unit, or explain why not."""
+        try:
+            return self._register(identity, code)
+        except UserCapError as refused:
+            if refused.notify and self.on_user_cap is not None:
+                self.on_user_cap(refused.reached)
+            raise
+
+    def _register(self, identity: ChannelIdentity, code: str) -> Registration:
         now = self._clock.now()
         code = code.strip()
         with self._db.transaction() as session:
@@ -155,6 +213,7 @@ class RegistrationService:
                     "archived",
                     N_("This unit is no longer active. Please ask the standing office."),
                 )
+            self._check_cap(session, identity, account, unit, now)
             if account is None:
                 account = Account(
                     channel=identity.channel,
@@ -197,6 +256,50 @@ class RegistrationService:
                 invite_id=invite.id,
             )
             return Registration(unit_ref(unit), already, len(others))
+
+    def _check_cap(
+        self,
+        session: Session,
+        identity: ChannelIdentity,
+        account: Account | None,
+        unit: Unit,
+        now: datetime,
+    ) -> None:
+        """Refuse a new person on a channel that serves its maximum (UserCapError)."""
+        limit = self._max_users.get(identity.channel, 0)
+        if limit <= 0:
+            return
+        serving = (
+            select(col(Account.id))
+            .join(FocalPoint, col(FocalPoint.account_id) == col(Account.id))
+            .where(col(Account.channel) == identity.channel, col(FocalPoint.active).is_(True))
+            .distinct()
+        )
+        if account is not None and account.id in session.exec(serving).all():
+            return  # already served (a second unit, or registering again): not one more
+        count = session.exec(select(func.count()).select_from(serving.subquery())).one()
+        if count < limit:
+            return
+        target = f"{identity.channel}:{identity.external_id}"
+        told = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "focal_point.user_cap",
+                AuditEntry.target == target,
+                col(AuditEntry.at) > now - CAP_NOTICE_EVERY,
+            )
+        ).first()
+        if told is None:
+            record_action(
+                session,
+                at=now,
+                actor=identity.actor,
+                action="focal_point.user_cap",
+                target=target,
+                unit=unit.code,
+                limit=limit,
+            )
+            session.commit()  # kept although we refuse: the office is told once a day
+        raise UserCapError(UserCapReached(identity, unit_ref(unit), limit), notify=told is None)
 
     @staticmethod
     def _check_invite(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +47,7 @@ def build_services(
     tz: ZoneInfo | None = None,
     forms_dir: Path = DEFAULT_FORMS_DIR,
     calendar_path: Path = DEFAULT_CALENDAR,
+    max_users_per_channel: Mapping[str, int] | None = None,
 ) -> Services:
     """Build every service; broken form or calendar definitions raise here, before start."""
     zone = tz or ZoneInfo("Asia/Ho_Chi_Minh")
@@ -62,7 +63,9 @@ def build_services(
         clock=clock,
         tz=zone,
         accounts=accounts,
-        registration=RegistrationService(db, clock, invite_ttl=invite_ttl),
+        registration=RegistrationService(
+            db, clock, invite_ttl=invite_ttl, max_users_per_channel=max_users_per_channel
+        ),
         units=UnitCatalogue(db, clock),
         forms=forms,
         calendar=calendar,

@@ -15,6 +15,9 @@ The free plan of the Zalo Bot Platform is reported to allow 3,000 outgoing messa
   tried meanwhile (``MessageQuota.status()`` and ``ReminderService.deferred_reminders()`` are
   for /status). Replies to a person who writes still go: Zalo decides whether they pass.
 
+The user cap (``ZALO_MAX_USERS``) is counted where people register
+(``RegistrationService``); ``UserCapNotices`` tells the office when someone is refused.
+
 The count is ours alone: the Zalo Bot API reports none of its own (getMe, the only account
 method, has no usage figure), so a disagreement with the platform cannot be noticed. Should
 Zalo add one, compare it in ``QuotaWarnings.check`` and warn the office there.
@@ -22,6 +25,7 @@ Zalo add one, compare it in ``QuotaWarnings.check`` and warn the office there.
 
 from __future__ import annotations
 
+import asyncio
 import calendar as months
 import logging
 from dataclasses import dataclass
@@ -32,9 +36,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 
 from domain.calendar import CalendarConfig, WorkingCalendar
+from domain.channels import tell_staff
 from domain.clock import Clock
 from domain.conversation import Reply
 from domain.i18n import translator_for
+from domain.registration import UserCapReached
 from domain.reminders import Delivery, Notifier, Recipient
 from domain.services import Services
 from storage.db import Database
@@ -211,6 +217,50 @@ class QuotaNoticeRouter:
     async def send(self, recipient: Recipient, reply: Reply) -> Delivery:
         notifier = self._zalo if recipient.channel == CHANNEL else self._router
         return await notifier.send(recipient, reply)
+
+
+class UserCapNotices:
+    """``RegistrationService.on_user_cap``: tell the office someone was refused for the cap."""
+
+    def __init__(self, services: Services, notifier: Notifier) -> None:
+        self._services = services
+        self._notifier = notifier
+        self._tasks: set[asyncio.Task[int]] = set()
+
+    def __call__(self, reached: UserCapReached) -> None:
+        # Registration is synchronous; the notice goes out beside the refusal, not before it.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            log.warning("a focal point was refused for the user cap; no loop to tell the office")
+            return
+        tz = self._services.tz
+        notice = tell_staff(
+            self._services.accounts,
+            self._notifier,
+            lambda staff: user_cap_reply(reached, staff.language, tz),
+        )
+        task = loop.create_task(notice)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        log.warning("refused a focal point on %s: %d users served", CHANNEL, reached.limit)
+
+
+def user_cap_reply(reached: UserCapReached, language: str, tz: ZoneInfo | None = None) -> Reply:
+    """The office's notice that a person could not register, in its reader's language."""
+    t = translator_for(language, tz)
+    body = t(
+        "{name} (Zalo id {id}) tried to register as a focal point of {unit} ({code}), but the "
+        "Zalo bot already serves its maximum of {limit} people (ZALO_MAX_USERS). Please "
+        "contact them: they can use Telegram instead, or the limit can be raised with a paid "
+        "Zalo plan.",
+        name=reached.identity.display_name or reached.identity.external_id,
+        id=reached.identity.external_id,
+        unit=reached.unit.name(language),
+        code=reached.unit.code,
+        limit=reached.limit,
+    )
+    return Reply(body, title=t("⚠️ Zalo user limit reached"), expects_text=False)
 
 
 def quota_reply(usage: Usage, threshold: int, language: str, tz: ZoneInfo | None = None) -> Reply:

@@ -177,6 +177,14 @@ async def zalo_small_quota(
 
 
 @pytest.fixture
+async def zalo_two_users(
+    tmp_path: Path, clock: FixedClock, telegram: FakeTelegram, zalo: FakeZalo
+) -> AsyncIterator[ZaloBot]:
+    async for bot in _zalo_bot(tmp_path, clock, telegram, zalo, ZALO_MAX_USERS=2):
+        yield bot
+
+
+@pytest.fixture
 async def zalo_webhook(
     tmp_path: Path, clock: FixedClock, telegram: FakeTelegram, zalo: FakeZalo
 ) -> AsyncIterator[ZaloBot]:
