@@ -5,9 +5,11 @@ buttons or numbered choices); messages go out through a ``Sender`` the channel a
 implements, paced by ``domain.delivery``. The compose conversation lives in the database (a
 ``broadcast`` row with status "draft", one per sender), so a restart loses nothing.
 
-Every recipient of a round has one ``broadcast_delivery`` row (unique per broadcast and
-account): pending, then sent with its message id, or failed with the reason. A reminder is a
-new round: a broadcast row whose ``parent_id`` is the announcement it repeats.
+One audience: an announcement composed on any channel reaches every targeted focal point on
+the channel where that person registered. Every recipient of a round has one
+``broadcast_delivery`` row (unique per broadcast and account) naming that channel: pending,
+then sent (with its message id where the channel has one), or failed with the reason. A
+reminder is a new round: a broadcast row whose ``parent_id`` is the announcement it repeats.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ MAX_CAPTION_TEXT = 800
 # How many unit names a screen lists before it says "and N more".
 _LIST_LIMIT = 40
 _CODE_SPLIT = re.compile(r"[\s,;]+")
+# Channels without quoted replies: a focal point's answer cannot be passed on to the office.
+_NO_QUOTED_REPLIES = frozenset({"zalo"})
 
 
 # --- what a channel adapter implements -------------------------------------------------------
@@ -71,6 +75,7 @@ class SendOutcome(StrEnum):
     TRANSIENT = "transient"  # 5xx, network error, time-out: retry with backoff
     FORBIDDEN = "forbidden"  # blocked the bot or deleted the account: never retry
     BAD_REQUEST = "bad_request"  # e.g. chat not found: never retry
+    UNAVAILABLE = "unavailable"  # the recipient's channel is not served by this process
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,8 @@ class SendResult:
     reason: str = ""
 
     @classmethod
-    def sent(cls, message_id: int) -> SendResult:
+    def sent(cls, message_id: int | None) -> SendResult:
+        """Delivered; ``message_id`` where the channel's ids are numbers (Telegram), else None."""
         return cls(SendOutcome.SENT, message_id=message_id)
 
     @classmethod
@@ -100,20 +106,16 @@ class SendResult:
     def bad_request(cls, reason: str) -> SendResult:
         return cls(SendOutcome.BAD_REQUEST, reason=reason)
 
+    @classmethod
+    def unavailable(cls, channel: str) -> SendResult:
+        return cls(SendOutcome.UNAVAILABLE, reason=channel)
+
 
 class Sender(Protocol):
-    """Sends one announcement to one chat; never raises for what Telegram answers."""
+    """Sends one announcement to one chat of its channel; never raises for what it answers."""
 
-    async def send(
-        self,
-        chat_id: str,
-        text: str,
-        attachment: Attachment | None,
-        ack_button: bool,
-        *,
-        language: str = "vi",
-    ) -> SendResult:
-        """Send plain ``text`` (the adapter escapes it), with the attachment and the button."""
+    async def send(self, job: DeliveryJob) -> SendResult:
+        """Send the job's plain text (the adapter escapes it), its attachment and "Received"."""
         ...
 
 
@@ -176,10 +178,18 @@ _AUDIENCE_LABELS: dict[AudienceKind, str] = {
 
 _FAILURE_TEXTS: dict[str, str] = {
     "forbidden": N_("blocked the bot or deleted the account"),
-    "bad_request": N_("Telegram refused the message: {detail}"),
-    "transient": N_("Telegram could not be reached after {attempts} attempts"),
-    "retry_after": N_("Telegram kept asking to slow down"),
+    "bad_request": N_("{channel} refused the message: {detail}"),
+    "transient": N_("{channel} could not be reached after {attempts} attempts"),
+    "retry_after": N_("{channel} kept asking to slow down"),
+    "unavailable": N_("the {channel} channel is not running in this bot"),
 }
+# Proper names, the same in every language.
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo"}
+
+
+def channel_name(channel: str) -> str:
+    """ "zalo" → "Zalo", as the office reads it next to a person."""
+    return CHANNEL_NAMES.get(channel, channel.capitalize())
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,7 @@ class DeliveryJob:
     ack_button: bool
     language: str
     attempts: int = 0
+    channel: str = "telegram"  # the recipient's: the sender of this channel sends it
 
 
 @dataclass(frozen=True)
@@ -220,13 +231,14 @@ class BroadcastProgress:
 
 @dataclass(frozen=True)
 class ProgressTarget:
-    """Where a broadcast's progress is shown: the sender's chat and message, and language."""
+    """Where a broadcast's progress is shown: the sender's channel, chat, message, language."""
 
     broadcast_id: int
     chat_id: str
     language: str
     message_id: int | None
     shown: str
+    channel: str = "telegram"
 
 
 @dataclass(frozen=True)
@@ -253,6 +265,8 @@ class ReplyRoute:
     unit_name_vi: str
     unit_name_en: str
     person: str
+    sender_channel: str = "telegram"  # the office member may be on another channel
+    sender_account_id: int = 0
 
     def unit_name(self, language: str) -> str:
         return self.unit_name_en if language == "en" and self.unit_name_en else self.unit_name_vi
@@ -264,13 +278,21 @@ class _Recipient:
     unit: Unit
 
 
-def announcement_text(text: str, language: str, *, reminder: bool = False) -> str:
-    """The announcement as a focal point reads it: a header, the text, how to answer."""
+def announcement_text(
+    text: str, language: str, *, reminder: bool = False, replies: bool = True
+) -> str:
+    """The announcement as a focal point reads it: a header, the text, how to answer.
+
+    ``replies``: the channel passes a reply to the announcement on (Telegram's quoted replies);
+    where it cannot (Zalo), the announcement does not promise it.
+    """
     t = translator_for(language)
     if reminder:
         header = "🔔 " + t("Reminder from the standing office")
     else:
         header = "📢 " + t("Announcement from the standing office")
+    if not replies:
+        return f"{header}\n\n{text}"
     footer = t("To answer the standing office, reply to this message.")
     return f"{header}\n\n{text}\n\n{footer}"
 
@@ -311,14 +333,12 @@ class BroadcastService:
         accounts: AccountService,
         *,
         submission_status: SubmissionStatus | None = None,
-        channel: str = "telegram",
         default_language: str = "vi",
     ) -> None:
         self._db = db
         self._clock = clock
         self._accounts = accounts
         self._submissions = submission_status
-        self._channel = channel
         self._default_language = default_language
 
     # ------------------------------------------------------------------ compose (the draft)
@@ -329,7 +349,7 @@ class BroadcastService:
             draft = _draft_of(session, me.account_id)
             if draft is None:
                 draft = Broadcast(
-                    channel=self._channel,
+                    channel=me.identity.channel,
                     sender_account_id=me.account_id,
                     sender_chat_id=me.identity.chat_id,
                     created_at=now,
@@ -716,7 +736,7 @@ class BroadcastService:
         return units
 
     def _recipients(self, session: Session, units: Sequence[Unit]) -> list[_Recipient]:
-        """One recipient per account: every active focal point of the units, on this channel."""
+        """One recipient per account: every active focal point of the units, on any channel."""
         order = {u.id: index for index, u in enumerate(units)}
         if not order:
             return []
@@ -724,7 +744,6 @@ class BroadcastService:
             select(FocalPoint, Account)
             .join(Account, col(Account.id) == col(FocalPoint.account_id))
             .where(col(FocalPoint.unit_id).in_(list(order)), col(FocalPoint.active).is_(True))
-            .where(Account.channel == self._channel)
             .order_by(col(FocalPoint.registered_at), col(FocalPoint.id))
         ).all()
         by_unit = {u.id: u for u in units}
@@ -762,29 +781,40 @@ class BroadcastService:
             ).all()
             attachment = _attachment_of(broadcast)
             reminder = broadcast.parent_id is not None
-            texts: dict[str, str] = {}
+            texts: dict[tuple[str, str], str] = {}
             jobs = []
             for delivery in deliveries:
                 assert delivery.id is not None
-                language = delivery.language
-                if language not in texts:
-                    texts[language] = announcement_text(broadcast.text, language, reminder=reminder)
+                language, channel = delivery.language, delivery.channel
+                if (language, channel) not in texts:
+                    texts[language, channel] = announcement_text(
+                        broadcast.text,
+                        language,
+                        reminder=reminder,
+                        replies=channel not in _NO_QUOTED_REPLIES,
+                    )
                 jobs.append(
                     DeliveryJob(
                         delivery_id=delivery.id,
                         broadcast_id=broadcast_id,
                         chat_id=delivery.chat_id,
-                        text=texts[language],
+                        text=texts[language, channel],
                         attachment=attachment,
                         ack_button=broadcast.ack_requested,
                         language=language,
                         attempts=delivery.attempts,
+                        channel=channel,
                     )
                 )
             return jobs
 
-    def record_sent(self, delivery_id: int, message_id: int) -> None:
-        """Note a message Telegram accepted. Called at once after each send (see delivery.py)."""
+    def sender_channel(self, broadcast_id: int) -> str | None:
+        """The channel of the office member who sent a round: where its progress shows."""
+        target = self.progress_target(broadcast_id)
+        return target.channel if target is not None else None
+
+    def record_sent(self, delivery_id: int, message_id: int | None) -> None:
+        """Note a message the channel accepted. Called at once after each send (delivery.py)."""
         now = self._clock.now()
         with self._db.transaction() as session:
             delivery = session.get(BroadcastDelivery, delivery_id)
@@ -805,9 +835,9 @@ class BroadcastService:
             delivery.failed_at = now
             delivery.failure_kind = outcome.value
             delivery.reason = reason[:500]
-            chat_id = delivery.chat_id
+            channel, chat_id = delivery.channel, delivery.chat_id
         if outcome is SendOutcome.FORBIDDEN:
-            self._accounts.mark_unreachable(self._channel, chat_id)
+            self._accounts.mark_unreachable(channel, chat_id)
 
     def record_retry(self, delivery_id: int, reason: str) -> None:
         """Count a failed attempt (kept across restarts, so the attempt limit holds)."""
@@ -853,6 +883,7 @@ class BroadcastService:
                 language,
                 broadcast.progress_message_id,
                 broadcast.progress_shown,
+                channel=sender.channel if sender is not None else broadcast.channel,
             )
 
     def note_progress(
@@ -897,9 +928,9 @@ class BroadcastService:
             if failed:
                 lines += ["", t("Not delivered ({count}):", count=len(failed))]
                 for delivery, account, unit in failed:
-                    who = _unit_name(unit, language) if unit is not None else "—"
                     lines.append(
-                        f"• {who} — {account.display_name or account.external_id}: "
+                        _person_line(delivery, account, unit, language)
+                        + ": "
                         + _failure_text(delivery, t)
                     )
             if broadcast.ack_requested:
@@ -908,22 +939,42 @@ class BroadcastService:
             return "\n".join(lines)
 
     # ------------------------------------------------------------------ acknowledgments
-    def acknowledge(self, account_id: int, chat_id: str, message_id: int) -> AckResult:
-        """The "Received" button under a delivered announcement."""
-        now = self._clock.now()
+    def acknowledge(
+        self, account_id: int, chat_id: str, message_id: int, *, channel: str = "telegram"
+    ) -> AckResult:
+        """The "Received" button under a delivered announcement (found by its message)."""
         with self._db.transaction() as session:
-            delivery = _delivery_by_message(session, chat_id, message_id)
+            delivery = _delivery_by_message(session, channel, chat_id, message_id)
             if delivery is None or delivery.account_id != account_id:
                 return AckResult.UNKNOWN
-            if delivery.acknowledged_at is not None:
-                return AckResult.ALREADY
-            delivery.acknowledged_at = now
-            return AckResult.CONFIRMED
+            return self._confirm(delivery)
 
-    def reply_route(self, chat_id: str, message_id: int) -> ReplyRoute | None:
+    def acknowledge_round(self, account_id: int, broadcast_id: int) -> AckResult:
+        """ "Received" typed on a channel whose messages carry no button (Zalo): by the round."""
+        with self._db.transaction() as session:
+            delivery = session.exec(
+                select(BroadcastDelivery).where(
+                    BroadcastDelivery.broadcast_id == broadcast_id,
+                    BroadcastDelivery.account_id == account_id,
+                    BroadcastDelivery.status == DeliveryStatus.SENT,
+                )
+            ).first()
+            if delivery is None:
+                return AckResult.UNKNOWN
+            return self._confirm(delivery)
+
+    def _confirm(self, delivery: BroadcastDelivery) -> AckResult:
+        if delivery.acknowledged_at is not None:
+            return AckResult.ALREADY
+        delivery.acknowledged_at = self._clock.now()
+        return AckResult.CONFIRMED
+
+    def reply_route(
+        self, chat_id: str, message_id: int, *, channel: str = "telegram"
+    ) -> ReplyRoute | None:
         """Where a reply to one of our announcement messages goes, or None if it is not one."""
         with self._db.transaction() as session:
-            delivery = _delivery_by_message(session, chat_id, message_id)
+            delivery = _delivery_by_message(session, channel, chat_id, message_id)
             if delivery is None:
                 return None
             broadcast = session.get(Broadcast, delivery.broadcast_id)
@@ -939,6 +990,8 @@ class BroadcastService:
                 unit_name_vi=unit.name_vi if unit else "",
                 unit_name_en=unit.name_en if unit else "",
                 person=account.display_name or account.external_id,
+                sender_channel=sender.channel if sender is not None else broadcast.channel,
+                sender_account_id=broadcast.sender_account_id,
             )
 
     def recent(self, t: Translator, *, limit: int = 10) -> Reply:
@@ -960,6 +1013,7 @@ class BroadcastService:
                 assert root.id is not None
                 counts = _status_counts(session, [root.id])
                 sent = counts.get(DeliveryStatus.SENT, 0)
+                by_channel = _channel_counts(session, root.id)
                 when = t.datetime(root.queued_at) if root.queued_at else ""
                 lines += ["", f"#{root.id} · {when}", _preview(root.text)]
                 if root.status == BroadcastStatus.SENDING:
@@ -971,6 +1025,15 @@ class BroadcastService:
                     stats += " · " + t("confirmed: {acked}", acked=acked)
                     stats += " · /acks " + str(root.id)
                 lines.append(stats)
+                lines.append(
+                    t(
+                        "by channel: {counts}",
+                        counts=", ".join(
+                            f"{channel_name(channel)} {delivered}/{total}"
+                            for channel, (delivered, total) in by_channel.items()
+                        ),
+                    )
+                )
             return Reply("\n".join(lines), expects_text=False)
 
     def ack_overview(self, t: Translator, broadcast_id: int) -> Reply:
@@ -996,8 +1059,7 @@ class BroadcastService:
             ).all()
             confirmed, waiting = [], []
             for delivery, account, unit in recipients:
-                name = _unit_name(unit, language) if unit is not None else "—"
-                line = f"• {name} — {account.display_name or account.external_id}"
+                line = _person_line(delivery, account, unit, language)
                 if delivery.account_id in acked:
                     confirmed.append(line)
                 else:
@@ -1070,7 +1132,7 @@ class BroadcastService:
         if not recipients:
             return Outcome(alert=t("Everyone has confirmed."))
         reminder = Broadcast(
-            channel=root.channel,
+            channel=me.identity.channel,
             sender_account_id=me.account_id,
             sender_chat_id=me.identity.chat_id,
             status=BroadcastStatus.SENDING,
@@ -1170,11 +1232,28 @@ def _status_counts(session: Session, broadcast_ids: Iterable[int]) -> dict[Deliv
     return {DeliveryStatus(status): int(count) for status, count in found}
 
 
+def _channel_counts(session: Session, broadcast_id: int) -> dict[str, tuple[int, int]]:
+    """Per recipient channel: (delivered, recipients) of a round, channels in name order."""
+    found = session.exec(
+        select(BroadcastDelivery.channel, BroadcastDelivery.status, func.count())
+        .where(BroadcastDelivery.broadcast_id == broadcast_id)
+        .group_by(col(BroadcastDelivery.channel), col(BroadcastDelivery.status))
+        .order_by(col(BroadcastDelivery.channel))
+    ).all()
+    counts: dict[str, tuple[int, int]] = {}
+    for channel, status, count in found:
+        delivered, total = counts.get(channel, (0, 0))
+        sent = int(count) if status == DeliveryStatus.SENT else 0
+        counts[channel] = (delivered + sent, total + int(count))
+    return counts
+
+
 def _delivery_by_message(
-    session: Session, chat_id: str, message_id: int
+    session: Session, channel: str, chat_id: str, message_id: int
 ) -> BroadcastDelivery | None:
     return session.exec(
         select(BroadcastDelivery).where(
+            BroadcastDelivery.channel == channel,
             BroadcastDelivery.chat_id == chat_id,
             BroadcastDelivery.message_id == message_id,
             BroadcastDelivery.status == DeliveryStatus.SENT,
@@ -1194,6 +1273,7 @@ def _add_deliveries(
                 broadcast_id=broadcast_id,
                 account_id=account.id,
                 unit_id=recipient.unit.id,
+                channel=account.channel,
                 chat_id=account.chat_id,
                 language=account.language or default_language,
             )
@@ -1237,10 +1317,24 @@ def _unit_name(unit: Unit, language: str) -> str:
     return unit.name_en if language == "en" and unit.name_en else unit.name_vi
 
 
+def _person_line(
+    delivery: BroadcastDelivery, account: Account, unit: Unit | None, language: str
+) -> str:
+    """ "• Sở Y tế — Chị Lan (Zalo)": the unit, the person and the channel they are on."""
+    name = _unit_name(unit, language) if unit is not None else "—"
+    person = account.display_name or account.external_id
+    return f"• {name} — {person} ({channel_name(delivery.channel)})"
+
+
 def _failure_text(delivery: BroadcastDelivery, t: Translator) -> str:
     kind = delivery.failure_kind or "transient"
     template = _FAILURE_TEXTS.get(kind, _FAILURE_TEXTS["transient"])
-    return t(template, detail=delivery.reason or "?", attempts=delivery.attempts)
+    return t(
+        template,
+        detail=delivery.reason or "?",
+        attempts=delivery.attempts,
+        channel=channel_name(delivery.channel),
+    )
 
 
 def _listing(codes: Sequence[str], t: Translator) -> str:
@@ -1277,5 +1371,6 @@ __all__ = [
     "Sender",
     "SubmissionStatus",
     "announcement_text",
+    "channel_name",
     "progress_text",
 ]

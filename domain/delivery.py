@@ -1,12 +1,14 @@
-"""Deliver broadcast rounds at Telegram's pace, from the ledger, surviving restarts.
+"""Deliver broadcast rounds at each channel's pace, from the ledger, surviving restarts.
 
 Pure asyncio: time (``monotonic``) and sleeping (``sleep``) are injected, so tests run a
 virtual clock. One dispatcher task decides what goes out when; sends run concurrently (up to
-``concurrency`` in flight) and report back. Limits (Bot API FAQ, platform notes):
+``concurrency`` in flight) and report back. Each recipient channel (Telegram, Zalo) is a lane
+with its own sender and limits, so one channel's pace or flood wait never holds the other.
+Limits per lane (Telegram's Bot API FAQ, platform notes; Zalo documents none):
 
 - overall: a token bucket at ``rate_per_second`` (default 30/s) with a small ``burst``;
 - per chat: at most one message every ``per_chat_interval`` seconds (default 1 s);
-- 429 ``retry_after``: *everything* pauses that long (Telegram's flood control is per bot),
+- 429 ``retry_after``: the whole lane pauses that long (flood control is per bot token),
   and the message goes again; flood waits are not failed attempts;
 - 5xx, network errors, time-outs: retried with exponential backoff, up to ``max_attempts``;
 - 403 (blocked, deactivated) and 400 (chat not found…): failed at once, never retried.
@@ -83,7 +85,9 @@ class DeliveryLedger(Protocol):
 
     def progress(self, broadcast_id: int) -> BroadcastProgress: ...
 
-    def record_sent(self, delivery_id: int, message_id: int) -> None: ...
+    def sender_channel(self, broadcast_id: int) -> str | None: ...
+
+    def record_sent(self, delivery_id: int, message_id: int | None) -> None: ...
 
     def record_failed(self, delivery_id: int, outcome: SendOutcome, reason: str) -> None: ...
 
@@ -137,6 +141,7 @@ class _Round:
     failed: int
     remaining: int
     last_report: float
+    channel: str  # the sender's: where its progress and report are shown
     shown: int = -1  # "order" of the last progress handed to the sink
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -151,37 +156,112 @@ class _Job:
     flood_waits: int = 0
 
 
+class _Lane:
+    """One channel: its sender, its pace (bucket, per-chat spacing, flood pause), its queue.
+
+    A lane declared before its sender exists (the channel is wired later in the process)
+    keeps its jobs queued until ``sender`` is set.
+    """
+
+    def __init__(self, config: DeliveryConfig) -> None:
+        self.config = config
+        self.sender: Sender | None = None
+        self.progress: ProgressSink | None = None
+        self.wired = asyncio.Event()  # set once the sender's progress sink is known
+        self.reset(0.0)
+
+    def reset(self, now: float) -> None:
+        config = self.config
+        self.heap: list[tuple[float, int, _Job]] = []
+        self.chat_ready: dict[str, float] = {}
+        self.pause_until = 0.0
+        self.bucket = TokenBucket(config.rate_per_second, config.bucket_capacity, now)
+
+    def head_ready(self) -> float | None:
+        """When the first queued job may go (per-chat spacing and pauses included)."""
+        while self.heap:
+            not_before, seq, item = self.heap[0]
+            chat_ready = self.chat_ready.get(item.job.chat_id, 0.0)
+            if chat_ready > not_before:
+                heapq.heapreplace(self.heap, (chat_ready, seq, item))
+                continue
+            return max(not_before, self.pause_until)
+        return None
+
+    def ready_at(self, now: float) -> float | None:
+        """When this lane may send next (None: nothing to send, or no sender yet)."""
+        head = self.head_ready() if self.sender is not None else None
+        if head is None:
+            return None
+        return max(head, now + self.bucket.delay(now))
+
+
 class DeliveryEngine:
-    """Send every pending delivery once, within the limits; resume what a restart left."""
+    """Send every pending delivery once, within the limits; resume what a restart left.
+
+    Each recipient channel is a lane (``add_channel``) with its own sender and pace: the
+    Telegram bucket does not slow Zalo down, nor a 429 on one token the other. Progress goes
+    to the sink of the channel where the round's sender (the office member) is.
+    """
 
     def __init__(
         self,
         ledger: DeliveryLedger,
-        sender: Sender,
+        sender: Sender | None = None,
         config: DeliveryConfig | None = None,
         *,
+        channel: str = "telegram",
         on_progress: ProgressSink | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._ledger = ledger
-        self._sender = sender
-        self.config = config or DeliveryConfig()
-        self._on_progress = on_progress
+        self.config = config or DeliveryConfig()  # concurrency, progress, drain: engine-wide
         self._now = monotonic
         self._sleep = sleep
         self.stats = DeliveryStats()
+        self._lanes: dict[str, _Lane] = {}
         self._reset()
+        if sender is not None or on_progress is not None:
+            self.add_channel(channel, sender, self.config, progress=on_progress)
+
+    def add_channel(
+        self,
+        channel: str,
+        sender: Sender | None = None,
+        config: DeliveryConfig | None = None,
+        *,
+        progress: ProgressSink | None = None,
+    ) -> None:
+        """Serve ``channel``: its sender, pace and progress sink (each kept if not given).
+
+        Declared without a sender, the channel's deliveries wait for it (wired later, e.g.
+        Zalo after Telegram has started); a channel never declared fails them at once.
+        """
+        lane = self._lanes.get(channel)
+        if lane is None:
+            lane = self._lanes[channel] = _Lane(config or self.config)
+            lane.reset(self._now())
+        elif config is not None:
+            lane.config = config
+            lane.bucket = TokenBucket(config.rate_per_second, config.bucket_capacity, self._now())
+        lane.sender = sender or lane.sender
+        lane.progress = progress or lane.progress
+        if lane.progress is not None:
+            lane.wired.set()
+        self._wake.set()
+
+    @property
+    def channels(self) -> frozenset[str]:
+        return frozenset(self._lanes)
 
     def _reset(self) -> None:
-        config = self.config
-        self._heap: list[tuple[float, int, _Job]] = []
+        now = self._now()
         self._seq = itertools.count()
         self._known: set[int] = set()  # deliveries queued or in flight
-        self._chat_ready: dict[str, float] = {}
-        self._pause_until = 0.0
-        self._bucket = TokenBucket(config.rate_per_second, config.bucket_capacity, self._now())
-        self._slots = asyncio.Semaphore(config.concurrency)
+        for lane in self._lanes.values():
+            lane.reset(now)
+        self._slots = asyncio.Semaphore(self.config.concurrency)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -233,7 +313,7 @@ class DeliveryEngine:
             await self._idle.wait()
 
     def _is_idle(self) -> bool:
-        return not self._heap and not self._tasks
+        return not self._tasks and not any(lane.heap for lane in self._lanes.values())
 
     # ------------------------------------------------------------------ queueing
     def _load(self, broadcast_id: int) -> None:
@@ -249,56 +329,60 @@ class DeliveryEngine:
                 failed=progress.failed,
                 remaining=0,
                 last_report=self._now(),
+                channel=self._ledger.sender_channel(broadcast_id) or "",
             )
             self._rounds[broadcast_id] = round_
         now = self._now()
+        round_.remaining += len(jobs)
         for job in jobs:
             self._known.add(job.delivery_id)
-            self._push(now, _Job(job, job.attempts))
-        round_.remaining += len(jobs)
-        if round_.remaining == 0:
+            lane = self._lanes.get(job.channel)
+            if lane is None:  # nobody here can send on that channel: say so, do not wait
+                self._settle(_Job(job, job.attempts), SendResult.unavailable(job.channel))
+            else:
+                self._push(lane, now, _Job(job, job.attempts))
+        if round_.remaining == 0 and not jobs:
             self._spawn(self._finish(broadcast_id))
 
-    def _push(self, not_before: float, item: _Job) -> None:
-        heapq.heappush(self._heap, (not_before, next(self._seq), item))
+    def _push(self, lane: _Lane, not_before: float, item: _Job) -> None:
+        heapq.heappush(lane.heap, (not_before, next(self._seq), item))
 
-    def _ready_at(self) -> float | None:
-        """When the first queued job may go (per-chat spacing and pauses included)."""
-        while self._heap:
-            not_before, seq, item = self._heap[0]
-            chat_ready = self._chat_ready.get(item.job.chat_id, 0.0)
-            if chat_ready > not_before:
-                heapq.heapreplace(self._heap, (chat_ready, seq, item))
-                continue
-            return max(not_before, self._pause_until)
-        return None
+    def _next_lane(self, now: float) -> tuple[_Lane, float] | None:
+        """The lane that may send first, and when."""
+        best: tuple[_Lane, float] | None = None
+        for lane in self._lanes.values():
+            ready_at = lane.ready_at(now)
+            if ready_at is not None and (best is None or ready_at < best[1]):
+                best = (lane, ready_at)
+        return best
 
     # ------------------------------------------------------------------ the dispatcher
     async def _dispatch(self) -> None:
         while not self._stopping:
-            ready_at = self._ready_at()
-            if ready_at is None:
+            now = self._now()
+            found = self._next_lane(now)
+            if found is None:
                 self._idle_check()
                 await self._wait(None)
                 continue
-            now = self._now()
-            wait = max(ready_at - now, self._bucket.delay(now))
-            if wait > 0:
-                await self._wait(wait)
+            if found[1] > now:
+                await self._wait(found[1] - now)
                 continue
             await self._slots.acquire()
             # Waiting for a slot let time pass and results arrive (a 429 may have paused us).
             now = self._now()
-            ready_at = self._ready_at()
-            if self._stopping or ready_at is None or ready_at > now or self._bucket.delay(now) > 0:
+            found = self._next_lane(now)
+            if self._stopping or found is None or found[1] > now:
                 self._slots.release()
                 continue
-            _, _, item = heapq.heappop(self._heap)
-            self._bucket.take(now)
-            self._chat_ready[item.job.chat_id] = now + self.config.per_chat_interval
-            if len(self._chat_ready) > 4096:
-                self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
-            self._spawn(self._attempt(item, now), holds_slot=True)
+            lane = found[0]
+            _, _, item = heapq.heappop(lane.heap)
+            lane.bucket.take(now)
+            lane.chat_ready[item.job.chat_id] = now + lane.config.per_chat_interval
+            if len(lane.chat_ready) > 4096:
+                lane.chat_ready = {c: t for c, t in lane.chat_ready.items() if t > now}
+            assert lane.sender is not None
+            self._spawn(self._attempt(lane.sender, item, now), holds_slot=True)
 
     async def _wait(self, timeout: float | None) -> None:
         """Sleep ``timeout`` seconds (None: indefinitely), or less if woken."""
@@ -337,16 +421,14 @@ class DeliveryEngine:
             self._idle.set()
 
     # ------------------------------------------------------------------ one attempt
-    async def _attempt(self, item: _Job, started: float) -> None:
+    async def _attempt(self, sender: Sender, item: _Job, started: float) -> None:
         job = item.job
         stats = self.stats
         stats.attempts += 1
         stats.first_send_at = started if stats.first_send_at is None else stats.first_send_at
         stats.last_send_at = started
         try:
-            result = await self._sender.send(
-                job.chat_id, job.text, job.attachment, job.ack_button, language=job.language
-            )
+            result = await sender.send(job)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # an adapter bug must not stop the other deliveries
@@ -356,28 +438,30 @@ class DeliveryEngine:
 
     def _settle(self, item: _Job, result: SendResult) -> None:
         """Record the result now (the crash window is this short), or queue the next try."""
-        job, config, now = item.job, self.config, self._now()
+        job, now = item.job, self._now()
+        lane = self._lanes.get(job.channel)
+        config = lane.config if lane is not None else self.config
         outcome = result.outcome
         if outcome is SendOutcome.SENT:
-            assert result.message_id is not None
             self._ledger.record_sent(job.delivery_id, result.message_id)
             self.stats.sent += 1
             self._done(job, sent=True)
             return
-        if outcome is SendOutcome.RETRY_AFTER:
+        if outcome is SendOutcome.RETRY_AFTER and lane is not None:
             item.flood_waits += 1
             self.stats.flood_waits += 1
             wait = max(result.retry_after, 0.001)
-            self._pause_until = max(self._pause_until, now + wait)
+            # The channel's flood control is per bot: this lane waits, the others go on.
+            lane.pause_until = max(lane.pause_until, now + wait)
             if item.flood_waits <= config.max_flood_waits:
-                self._push(now + wait, item)
+                self._push(lane, now + wait, item)
                 return
-        elif outcome is SendOutcome.TRANSIENT:
+        elif outcome is SendOutcome.TRANSIENT and lane is not None:
             item.attempts += 1
             self._ledger.record_retry(job.delivery_id, result.reason)
             if item.attempts < config.max_attempts:
                 self.stats.retries += 1
-                self._push(now + config.backoff(item.attempts), item)
+                self._push(lane, now + config.backoff(item.attempts), item)
                 return
         self._ledger.record_failed(job.delivery_id, outcome, result.reason)
         self.stats.failed += 1
@@ -405,15 +489,30 @@ class DeliveryEngine:
     async def _report(self, broadcast_id: int, progress: BroadcastProgress) -> None:
         """Hand progress to the sink in order: an older snapshot never overwrites a newer one."""
         round_ = self._rounds.get(broadcast_id)
-        if round_ is None or self._on_progress is None:
+        if round_ is None:
             return
+        lane = self._lanes.get(round_.channel)
+        if lane is None:
+            if progress.finished:
+                log.warning(
+                    "broadcast %s: its sender's channel %r is not served here; no report",
+                    broadcast_id,
+                    round_.channel,
+                )
+            return
+        if lane.progress is None:
+            if not progress.finished:
+                return
+            await lane.wired.wait()  # the channel is being wired: its report waits for it
+        sink = lane.progress
+        assert sink is not None
         order = progress.done + (1 if progress.finished else 0)
         async with round_.lock:
             if order <= round_.shown:
                 return
             round_.shown = order
             try:
-                await self._on_progress(progress)
+                await sink(progress)
             except Exception:
                 log.exception("progress report of broadcast %s failed", broadcast_id)
 

@@ -51,7 +51,7 @@ class Broadcast(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(default="telegram", max_length=16)
+    channel: str = Field(default="telegram", max_length=16)  # where it was composed
     sender_account_id: int = Field(foreign_key="account.id", index=True)
     sender_chat_id: str = Field(max_length=64)
     status: BroadcastStatus = Field(default=BroadcastStatus.DRAFT, index=True)
@@ -94,6 +94,8 @@ class BroadcastDelivery(SQLModel, table=True):
     broadcast_id: int = Field(foreign_key="broadcast.id")
     account_id: int = Field(foreign_key="account.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    # Where the recipient registered ("telegram" or "zalo"): the channel that sends it.
+    channel: str = Field(default="telegram", max_length=16)
     chat_id: str = Field(max_length=64)
     language: str = Field(default="vi", max_length=8)
     status: DeliveryStatus = Field(default=DeliveryStatus.PENDING)

@@ -20,9 +20,9 @@ from sqlmodel import col, select
 
 from domain.accounts import AccountService
 from domain.broadcasts import (
-    Attachment,
     BroadcastProgress,
     BroadcastService,
+    DeliveryJob,
     SendResult,
 )
 from domain.clock import FixedClock
@@ -67,15 +67,8 @@ class ScriptedSender:
         self.delivered: list[str] = []  # what "Telegram" accepted
         self._next_id = 100
 
-    async def send(
-        self,
-        chat_id: str,
-        text: str,
-        attachment: Attachment | None,
-        ack_button: bool,
-        *,
-        language: str = "vi",
-    ) -> SendResult:
+    async def send(self, job: DeliveryJob) -> SendResult:
+        chat_id = job.chat_id
         self.calls.append((self.time.now, chat_id))
         await asyncio.sleep(0)
         planned = self.script.get(chat_id)
@@ -113,13 +106,17 @@ class Ledger:
             assert office.id is not None and unit.id is not None
             self.office_id, self.unit_id = office.id, unit.id
 
-    def people(self, count: int, first: int = 1000) -> list[str]:
-        """Register ``count`` focal points; return their chat ids."""
+    def people(self, count: int, first: int = 1000, channel: str = "telegram") -> list[str]:
+        """Register ``count`` focal points on ``channel``; return their chat ids."""
         chats = [str(first + i) for i in range(count)]
         with self.db.transaction() as session:
             for chat in chats:
                 account = Account(
-                    external_id=chat, chat_id=chat, display_name=f"Person {chat}", created_at=NOW
+                    channel=channel,
+                    external_id=chat,
+                    chat_id=chat,
+                    display_name=f"Person {chat}",
+                    created_at=NOW,
                 )
                 session.add(account)
                 session.flush()
@@ -129,12 +126,14 @@ class Ledger:
                 )
         return chats
 
-    def round(self, chats: list[str], text: str = "Họp giao ban") -> int:
+    def round(
+        self, chats: list[str], text: str = "Họp giao ban", *, sender: int | None = None
+    ) -> int:
         """A confirmed round to these chats (what "Send" in the compose flow creates)."""
         with self.db.transaction() as session:
             accounts = session.exec(select(Account).where(col(Account.chat_id).in_(chats))).all()
             broadcast = Broadcast(
-                sender_account_id=self.office_id,
+                sender_account_id=sender or self.office_id,
                 sender_chat_id="1",
                 status=BroadcastStatus.SENDING,
                 step="preview",
@@ -154,6 +153,7 @@ class Ledger:
                         broadcast_id=broadcast.id,
                         account_id=account.id,
                         unit_id=self.unit_id,
+                        channel=account.channel,
                         chat_id=account.chat_id,
                     )
                 )
@@ -321,7 +321,7 @@ async def test_transient_errors_give_up_after_max_attempts(
     assert (row.status, row.failure_kind, row.attempts) == (DeliveryStatus.FAILED, "transient", 4)
     report = ledger.service.report(broadcast_id, translator_for("en"))
     assert "delivered to 1 of 2" in report
-    assert "Person 1000: Telegram could not be reached after 4 attempts" in report
+    assert "Person 1000 (Telegram): Telegram could not be reached after 4 attempts" in report
 
 
 async def test_forbidden_marks_unreachable_and_is_never_retried(
@@ -381,18 +381,10 @@ async def test_resume_after_a_crash_never_resends_a_recorded_message(
     class Crashing(ScriptedSender):
         """The process dies after 20 messages: the 21st send never returns."""
 
-        async def send(
-            self,
-            chat_id: str,
-            text: str,
-            attachment: Attachment | None,
-            ack_button: bool,
-            *,
-            language: str = "vi",
-        ) -> SendResult:
+        async def send(self, job: DeliveryJob) -> SendResult:
             if len(self.delivered) >= 20:
                 await asyncio.Event().wait()  # hangs until the engine is torn down
-            return await super().send(chat_id, text, attachment, ack_button, language=language)
+            return await super().send(job)
 
     before = Crashing(vtime)
     engine = make_engine_for(ledger, before, vtime, drain_timeout=0.01)
@@ -422,16 +414,8 @@ async def test_the_crash_window_is_one_send_wide_and_documented(
     ledger.round(chats)
 
     class DiesAfterAccepting(ScriptedSender):
-        async def send(
-            self,
-            chat_id: str,
-            text: str,
-            attachment: Attachment | None,
-            ack_button: bool,
-            *,
-            language: str = "vi",
-        ) -> SendResult:
-            result = await super().send(chat_id, text, attachment, ack_button, language=language)
+        async def send(self, job: DeliveryJob) -> SendResult:
+            result = await super().send(job)
             if len(self.delivered) == 4:
                 await asyncio.Event().wait()  # accepted by Telegram, then the process died
             return result
@@ -457,18 +441,10 @@ async def test_graceful_stop_records_the_sends_in_flight(
     gate = asyncio.Event()
 
     class Slow(ScriptedSender):
-        async def send(
-            self,
-            chat_id: str,
-            text: str,
-            attachment: Attachment | None,
-            ack_button: bool,
-            *,
-            language: str = "vi",
-        ) -> SendResult:
+        async def send(self, job: DeliveryJob) -> SendResult:
             if len(self.calls) >= 10:
                 await gate.wait()  # a slow network: these are in flight when we stop
-            return await super().send(chat_id, text, attachment, ack_button, language=language)
+            return await super().send(job)
 
     before = Slow(vtime)
     engine = make_engine_for(ledger, before, vtime, concurrency=4)
@@ -547,3 +523,82 @@ def test_one_draft_per_sender_and_one_delivery_per_person_are_constraints(
         session.add(
             BroadcastDelivery(broadcast_id=broadcast_id, account_id=row.account_id, chat_id=chat)
         )
+
+
+# --- one engine, a lane per channel ------------------------------------------------------------
+async def test_each_channel_keeps_its_own_pace_and_its_own_flood_wait(
+    ledger: Ledger, vtime: VirtualTime
+) -> None:
+    on_telegram = ledger.people(60)
+    on_zalo = ledger.people(20, first=5000, channel="zalo")
+    broadcast_id = ledger.round(on_telegram + on_zalo)
+    telegram = ScriptedSender(vtime)
+    zalo = ScriptedSender(vtime, {on_zalo[3]: [SendResult.flood_wait(3, "429")]})
+    engine = make_engine_for(ledger, telegram, vtime, rate_per_second=30, burst=1)
+    engine.add_channel("zalo", zalo, DeliveryConfig(rate_per_second=5, burst=1))
+    await run_to_end(engine)
+
+    assert Counter(telegram.delivered) == Counter(on_telegram)
+    assert Counter(zalo.delivered) == Counter(on_zalo)
+    telegram_times = sorted(at for at, _ in telegram.calls)
+    zalo_times = sorted(at for at, _ in zalo.calls)
+    # Each at its own rate: 60 at 30/s take two seconds; Zalo's 20 at 5/s, four, plus the wait.
+    assert telegram_times[-1] == pytest.approx(59 / 30, abs=0.05)
+    assert all(b - a >= 0.2 - 1e-9 for a, b in itertools.pairwise(zalo_times))
+    refused_at = zalo.calls_to(on_zalo[3])[0]
+    assert [at for at in zalo_times if refused_at < at < refused_at + 3] == []
+    # Zalo's 429 held Zalo only: Telegram went on during it.
+    assert any(refused_at < at < refused_at + 3 for at in telegram_times)
+    rows = ledger.deliveries(broadcast_id)
+    assert {rows[c].channel for c in on_zalo} == {"zalo"}
+    assert ledger.status(broadcast_id) is BroadcastStatus.DONE
+
+
+async def test_a_channel_not_served_here_fails_at_once_and_says_so(
+    ledger: Ledger, vtime: VirtualTime
+) -> None:
+    on_telegram = ledger.people(2)
+    on_zalo = ledger.people(1, first=5000, channel="zalo")
+    broadcast_id = ledger.round(on_telegram + on_zalo)
+    sender = ScriptedSender(vtime)
+    await run_to_end(make_engine_for(ledger, sender, vtime))
+
+    assert sender.delivered == on_telegram
+    row = ledger.deliveries(broadcast_id)[on_zalo[0]]
+    assert (row.status, row.failure_kind) == (DeliveryStatus.FAILED, "unavailable")
+    report = ledger.service.report(broadcast_id, translator_for("en"))
+    assert "Person 5000 (Zalo): the Zalo channel is not running in this bot" in report
+
+
+async def test_a_channel_wired_later_gets_its_deliveries_and_its_senders_report(
+    ledger: Ledger, vtime: VirtualTime
+) -> None:
+    """Zalo is wired after Telegram has started: its rows wait, and a Zalo office member's
+    round reports to Zalo's sink, not Telegram's."""
+    on_telegram = ledger.people(2)
+    on_zalo = ledger.people(2, first=5000, channel="zalo")
+    (office_on_zalo,) = ledger.people(1, first=9000, channel="zalo")
+    broadcast_id = ledger.round(on_telegram + on_zalo, sender=ledger.account(office_on_zalo).id)
+    telegram_reports: list[tuple[float, BroadcastProgress]] = []
+    zalo_reports: list[BroadcastProgress] = []
+
+    async def zalo_sink(progress: BroadcastProgress) -> None:
+        zalo_reports.append(progress)
+
+    telegram = ScriptedSender(vtime)
+    engine = make_engine_for(ledger, telegram, vtime, telegram_reports)
+    engine.add_channel("zalo")  # declared: Zalo's client comes later
+    await engine.start()
+    await vtime_until(lambda: len(telegram.delivered) == 2)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert ledger.status(broadcast_id) is BroadcastStatus.SENDING  # Zalo's rows wait
+    zalo = ScriptedSender(vtime)
+    engine.add_channel("zalo", zalo, progress=zalo_sink)
+    await asyncio.wait_for(engine.wait_idle(), 5)
+    await engine.stop()
+
+    assert Counter(zalo.delivered) == Counter(on_zalo)
+    assert zalo_reports[-1] == BroadcastProgress(broadcast_id, 4, 4, 0, finished=True)
+    assert telegram_reports == []
+    assert ledger.status(broadcast_id) is BroadcastStatus.DONE
