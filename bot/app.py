@@ -45,6 +45,8 @@ RUN_SCHEDULER_KEY = "run_scheduler"
 SCHEDULER_KEY = "scheduler"
 REMINDER_INTERVAL_KEY = "reminder_interval_seconds"
 MENUS_TASK_KEY = "menus_task"
+# Set by the runners (not the tests): start the chart worker in the background at start.
+WARM_CHARTS_KEY = "warm_charts"
 
 # Handler groups: the guard loads the writer first; then the first matching handler of the
 # main group takes the update (commands, then presses, then any message).
@@ -158,6 +160,9 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     queue = application.update_queue
     if isinstance(queue, DurableUpdateQueue):
         await queue.replay(application.bot)  # what a crash interrupted, before anything new
+    workshop = runtime.workshop
+    if application.bot_data.get(WARM_CHARTS_KEY) and isinstance(workshop, IsolatedWorkshop):
+        workshop.warm()  # the first /status then answers without waiting for matplotlib
     log.info("bot @%s ready", application.bot.username)
 
 
@@ -171,6 +176,9 @@ async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     scheduler = application.bot_data.pop(SCHEDULER_KEY, None)
     if isinstance(scheduler, ReminderScheduler):
         scheduler.shutdown()
+    runtime = application.bot_data.get(RUNTIME_KEY)
+    if isinstance(runtime, Runtime) and isinstance(runtime.workshop, IsolatedWorkshop):
+        runtime.workshop.close()
 
 
 def allowed_updates() -> list[str]:

@@ -17,7 +17,7 @@ from typing import TextIO
 from pydantic import SecretStr
 from telegram import Update
 
-from bot.app import build_application, start_polling, stop_polling
+from bot.app import WARM_CHARTS_KEY, build_application, start_polling, stop_polling
 from bot.logging_setup import configure_logging
 from bot.runtime import open_database, services_for
 from bot.settings import Settings
@@ -192,6 +192,7 @@ async def _run(settings: Settings, stream: TextIO, out: TextIO) -> None:
     services.units.ensure_default_catalogue()
     chat = TerminalChat(telegram, out)
     application = build_application(demo_settings, services, on_processed=chat.on_processed)
+    application.bot_data[WARM_CHARTS_KEY] = True
     await start_polling(application, poll_timeout=5)
     chat._printed = len(telegram.sent)
     print("vstbpn-bot demo: a local stand-in of Telegram, no token needed.", file=out)

@@ -1,9 +1,13 @@
-"""Heavy one-off work in a short-lived child process: the /export workbook, the /status chart.
+"""Heavy work in child processes: the /export workbook, the /status chart.
 
 Reading 10,000 units' answers into a workbook takes seconds and leaves the bot's memory high
 for good (CPython seldom gives freed memory back to the system); matplotlib alone adds 27 MB.
 Done in the bot, it would also stop every chat meanwhile. A spawned child does it, sends the
 bytes back and exits, taking its memory with it; the bot awaits the answer.
+
+The chart is asked for at every /status, and a cold child needs seconds to import matplotlib:
+one chart worker is started (and warmed) in the background at start, kept, and replaced after
+``CHART_TASKS_PER_WORKER`` charts so that its memory cannot creep.
 """
 
 from __future__ import annotations
@@ -100,11 +104,39 @@ def build_status_chart(status: CampaignStatus, language: str) -> bytes:
     return status_chart_png(status, translator_for(language))
 
 
-@dataclass(frozen=True)
-class IsolatedWorkshop:
-    """The command layer's ``Workshop``: the export and the chart, each in a child process."""
+CHART_TASKS_PER_WORKER = 50
 
-    source: DataSource
+
+def _warm_chart_worker() -> None:
+    """In the chart worker, once: the imports that make a cold chart slow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+
+class IsolatedWorkshop:
+    """The command layer's ``Workshop``: the export in a new child, the chart in a warm one."""
+
+    def __init__(self, source: DataSource) -> None:
+        self.source = source
+        self._charts: ProcessPoolExecutor | None = None
+
+    def warm(self) -> None:
+        """Start the chart worker now, in the background (call once the loop runs)."""
+        if self._charts is None:
+            self._charts = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=_SPAWN,
+                initializer=_warm_chart_worker,
+                max_tasks_per_child=CHART_TASKS_PER_WORKER,
+            )
+            self._charts.submit(int)  # spawns the worker and runs its initializer
+
+    def close(self) -> None:
+        if self._charts is not None:
+            self._charts.shutdown(wait=False, cancel_futures=True)
+            self._charts = None
 
     async def export(self, period_key: str, language: str, now: datetime) -> ExportFile:
         job = ExportJob(self.source, period_key, language, now)
@@ -112,4 +144,7 @@ class IsolatedWorkshop:
         return ExportFile(result.content, result.submitted, result.total)
 
     async def status_chart(self, status: CampaignStatus, language: str) -> bytes:
-        return await run_isolated(build_status_chart, status, language)
+        self.warm()
+        assert self._charts is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._charts, build_status_chart, status, language)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.app import allowed_updates, build_application
+from bot.app import WARM_CHARTS_KEY, allowed_updates, build_application
 from bot.logging_setup import configure_logging
 from bot.runtime import open_database, services_for
 from bot.settings import Settings
@@ -22,6 +22,7 @@ def run_webhook(settings: Settings) -> None:
     services = services_for(settings, db)
     services.units.ensure_default_catalogue()
     application = build_application(settings, services)
+    application.bot_data[WARM_CHARTS_KEY] = True
     host, port = settings.telegram_listen
     application.run_webhook(
         listen=host,
@@ -46,4 +47,5 @@ def run_polling(settings: Settings) -> None:
     services = services_for(settings, db)
     services.units.ensure_default_catalogue()
     application = build_application(settings, services)
+    application.bot_data[WARM_CHARTS_KEY] = True
     application.run_polling(allowed_updates=allowed_updates())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.app import build_application, start_polling, stop_polling
+from bot.app import WARM_CHARTS_KEY, build_application, start_polling, stop_polling
 from bot.context import BotApplication
 from bot.files import FileServer, FileShelf
 from bot.isolated import DataSource, IsolatedWorkshop
@@ -202,12 +202,14 @@ async def serve(
     db = open_database(settings)
     services = services_for(settings, db)
     services.units.ensure_default_catalogue()
-    runtime = Runtime(ChannelRouter({}), IsolatedWorkshop(DataSource.from_settings(settings)))
+    workshop = IsolatedWorkshop(DataSource.from_settings(settings))
+    runtime = Runtime(ChannelRouter({}), workshop)
     router = runtime.router  # office notices and reminders reach each person's channel
     application: BotApplication | None = None
     if telegram and settings.telegram_bot_token is not None:
         # The reminder job is started below, with the router, instead of the Telegram-only one.
         application = build_application(settings, services, run_scheduler=False, runtime=runtime)
+        application.bot_data[WARM_CHARTS_KEY] = True
         router.add("telegram", TelegramNotifier(application.bot))
         await start_polling(application, poll_timeout=min(poll_timeout, 10))
     runner: ZaloRunner | None = None
@@ -219,6 +221,7 @@ async def serve(
             )
             await runner.start()
         scheduler.start()
+        workshop.warm()  # the first /status then answers without waiting for matplotlib
         if on_ready is not None:
             on_ready()
         await _until_stopped(stop, runner, zalo_alone=application is None)
@@ -228,6 +231,7 @@ async def serve(
             await runner.stop()
         if application is not None:
             await stop_polling(application)
+        workshop.close()
         db.engine.dispose()
 
 

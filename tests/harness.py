@@ -27,6 +27,9 @@ from standin.telegram import FakeTelegram, SentMessage
 from storage.db import Database, make_engine, upgrade
 
 TOKEN = "123456:TEST-TOKEN-secret-value"
+# Tests wait for the bot to finish an update (an event), never for a time; this only ends a
+# test that hangs. Generous, so that a loaded machine (a cold chart process) is not a failure.
+HANG_GUARD_SECONDS = 60.0
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -124,14 +127,14 @@ class BotHarness:
         return ChatUser(self, user_id, name)
 
     async def replies_to(
-        self, chat_id: int, update_id: int, timeout: float = 10.0
+        self, chat_id: int, update_id: int, timeout: float = HANG_GUARD_SECONDS
     ) -> list[SentMessage]:
         before = len(self.telegram.sent)
         event = self._processed.setdefault(update_id, asyncio.Event())
         await asyncio.wait_for(event.wait(), timeout)
         return [m for m in self.telegram.sent[before:] if m.chat_id == chat_id]
 
-    async def settle(self, update_ids: Sequence[int], timeout: float = 10.0) -> None:
+    async def settle(self, update_ids: Sequence[int], timeout: float = HANG_GUARD_SECONDS) -> None:
         for update_id in update_ids:
             event = self._processed.setdefault(update_id, asyncio.Event())
             await asyncio.wait_for(event.wait(), timeout)

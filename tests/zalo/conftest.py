@@ -24,7 +24,7 @@ from standin.zalo import FakeZalo
 from storage.db import Database
 from storage.models import FormSession
 from tests.forms_helpers import form_position
-from tests.harness import BotHarness, make_settings
+from tests.harness import HANG_GUARD_SECONDS, BotHarness, make_settings
 from zalo.updates import IncomingMessage
 
 ZALO_TOKEN = "9988776655443322110:ZALO-secret-token-value"
@@ -70,7 +70,7 @@ class ZaloBot:
     def _on_processed(self, message: IncomingMessage) -> None:
         self._done.setdefault(message.message_id, asyncio.Event()).set()
 
-    async def processed(self, message_id: str, timeout: float = 10.0) -> None:
+    async def processed(self, message_id: str, timeout: float = HANG_GUARD_SECONDS) -> None:
         event = self._done.setdefault(message_id, asyncio.Event())
         await asyncio.wait_for(event.wait(), timeout)
 
