@@ -10,6 +10,7 @@ runs over HTTP against the two stand-ins; the assertions are on what each person
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlmodel import select
 
@@ -55,37 +56,67 @@ def texts_with(user: ZaloUser, text: str) -> list[str]:
     return [message for message in user.inbox() if text in message]
 
 
-async def test_an_announcement_from_either_channel_reaches_both_and_both_confirm(
-    zalo_bot: ZaloBot, clock: FixedClock
-) -> None:
-    telegram = zalo_bot.telegram.telegram
-    zalo = zalo_bot.zalo
-    admin = zalo_bot.telegram.user(ADMIN_ID, "Văn phòng thường trực")
-    on_telegram = zalo_bot.telegram.user(1002, "Đầu mối Telegram")
-    register(zalo_bot.telegram, on_telegram, UNIT)
-    on_zalo = zalo_bot.user("8002", "Đầu mối Zalo")
-    zalo_bot.register(on_zalo, UNIT)
-    office = zalo_bot.user("8100", "Cán bộ Văn phòng")
-    zalo_bot.services.accounts.grant_role("zalo", "8100", Role.OFFICE, actor="test")
-    with zalo_bot.db.transaction() as session:
-        unit = session.exec(select(Unit).where(Unit.code == UNIT)).one()
-        unit_name = unit.name_vi
+@dataclass
+class TwoChannelUnit:
+    """The admin on Telegram, an office member on Zalo, a focal point on each channel."""
 
-    # 1. The admin composes on Telegram, with buttons.
+    admin: ChatUser
+    on_telegram: ChatUser
+    on_zalo: ZaloUser
+    office: ZaloUser
+    unit_name: str
+
+
+def one_unit_two_channels(
+    bot: ZaloBot, telegram_id: int, zalo_id: str, office_id: str
+) -> TwoChannelUnit:
+    admin = bot.telegram.user(ADMIN_ID, "Văn phòng thường trực")
+    on_telegram = bot.telegram.user(telegram_id, "Đầu mối Telegram")
+    register(bot.telegram, on_telegram, UNIT)
+    on_zalo = bot.user(zalo_id, "Đầu mối Zalo")
+    bot.register(on_zalo, UNIT)
+    office = bot.user(office_id, "Cán bộ Văn phòng")
+    bot.services.accounts.grant_role("zalo", office_id, Role.OFFICE, actor="test")
+    with bot.db.transaction() as session:
+        unit = session.exec(select(Unit).where(Unit.code == UNIT)).one()
+    return TwoChannelUnit(admin, on_telegram, on_zalo, office, unit.name_vi)
+
+
+async def announce_on_telegram(bot: ZaloBot, admin: ChatUser, text: str) -> str:
+    """The admin composes with buttons to all focal points (two, announcement #1), and waits
+    for the final report; the preview the admin saw."""
+    telegram = bot.telegram.telegram
     await admin.send("/broadcast")
-    screen = await admin.send(FROM_TELEGRAM)
+    screen = await admin.send(text)
     preview = await admin.press(VI("All focal points"), screen[-1])
-    recipients = VI.ngettext(
-        "Recipients: {people} focal point in {units} units.",
-        "Recipients: {people} focal points in {units} units.",
-        2,
-    ).format(people=2, units=1)
-    assert recipients in preview[-1].plain_text
     await admin.press("✅ " + VI("Send to {people}", people=2), preview[-1])
     await telegram.wait_until(
         lambda: any(report_line(1, 2, 2) in m.plain_text for m in telegram.messages_to(ADMIN_ID)),
         20,
     )
+    return preview[-1].plain_text
+
+
+async def test_an_announcement_from_either_channel_reaches_both_and_both_confirm(
+    zalo_bot: ZaloBot, clock: FixedClock
+) -> None:
+    telegram = zalo_bot.telegram.telegram
+    zalo = zalo_bot.zalo
+    scene = one_unit_two_channels(zalo_bot, 1002, "8002", "8100")
+    admin, on_telegram, on_zalo, office = (
+        scene.admin,
+        scene.on_telegram,
+        scene.on_zalo,
+        scene.office,
+    )
+
+    # 1. The admin composes on Telegram, with buttons.
+    recipients = VI.ngettext(
+        "Recipients: {people} focal point in {units} units.",
+        "Recipients: {people} focal points in {units} units.",
+        2,
+    ).format(people=2, units=1)
+    assert recipients in await announce_on_telegram(zalo_bot, admin, FROM_TELEGRAM)
 
     # The Zalo focal point reads it, with "1. Đã nhận" and no promise of a passed-on reply.
     (seen_on_zalo,) = texts_with(on_zalo, FROM_TELEGRAM)
@@ -138,15 +169,15 @@ async def test_an_announcement_from_either_channel_reaches_both_and_both_confirm
     header = VI(
         "Reply to announcement #{id} from {unit} ({person}):",
         id=2,
-        unit=unit_name,
+        unit=scene.unit_name,
         person="Đầu mối Telegram",
     )
     assert office.inbox(mark) == [f"↩️ {header}\nSở Y tế sẽ gửi trước ngày 8/6"]
 
     # 3. /acks shows both focal points, each with the channel they are on.
     people = [
-        f"• {unit_name} — Đầu mối Telegram (Telegram)",
-        f"• {unit_name} — Đầu mối Zalo (Zalo)",
+        f"• {scene.unit_name} — Đầu mối Telegram (Telegram)",
+        f"• {scene.unit_name} — Đầu mối Zalo (Zalo)",
     ]
     on_telegram_acks = (await admin.send("/acks 1"))[-1].plain_text
     (on_zalo_acks,) = await office.send("/acks 2")
@@ -189,3 +220,37 @@ async def test_a_file_announced_on_telegram_is_named_on_zalo(
     )
     assert note in seen
     assert [m for m in zalo_bot.zalo.sent if m.photo] == []
+
+
+async def test_a_reminder_round_from_zalo_reaches_those_who_have_not_confirmed(
+    zalo_bot: ZaloBot, clock: FixedClock
+) -> None:
+    """/acks on Zalo: the reminder choice, typed, starts a round on both channels."""
+    telegram = zalo_bot.telegram.telegram
+    scene = one_unit_two_channels(zalo_bot, 1004, "8004", "8101")
+    on_zalo, office = scene.on_zalo, scene.office
+    await announce_on_telegram(zalo_bot, scene.admin, FROM_TELEGRAM)
+
+    (acks,) = await office.send("/acks 1")
+    assert VI("Confirmed: {acked} of {total}.", acked=0, total=2) in acks
+    remind = "🔔 " + VI("Remind the {count} who have not confirmed", count=2)
+    mark = len(zalo_bot.zalo.sent)
+    started = await office.send(number_of(acks, remind))
+    assert started == [
+        "📤 " + VI("Announcement #{id}: sent {sent}/{total}…", id=2, sent=0, total=2)
+    ]
+    await zalo_bot.zalo.wait_until(
+        lambda: any(report_line(2, 2, 2) in t for t in office.inbox(mark)), 20
+    )
+
+    reminder_header = "🔔 " + VI("Reminder from the standing office")
+    on_telegram_texts = [m.plain_text for m in telegram.messages_to(1004)]
+    assert sum(t.startswith(reminder_header) for t in on_telegram_texts) == 1
+    (reminded,) = [t for t in on_zalo.inbox() if t.startswith(reminder_header)]
+    assert FROM_TELEGRAM in reminded
+    assert await on_zalo.send("1") == [THANKS]  # confirms the announcement through its reminder
+    (acks,) = await office.send("/acks 1")
+    assert VI("Confirmed: {acked} of {total}.", acked=1, total=2) in acks
+    confirmed_part = acks.split(VI("Confirmed:"), 1)[1].split(VI("Not confirmed yet:"))[0]
+    assert "Đầu mối Zalo (Zalo)" in confirmed_part
+    assert "Đầu mối Telegram (Telegram)" in acks.split(VI("Not confirmed yet:"))[1]
