@@ -26,9 +26,11 @@ from bot.logging_setup import configure_logging
 from bot.runtime import open_database, services_for
 from bot.settings import Settings
 from commands.core import Runtime
+from domain.channel_health import ChannelHealthBoard
 from domain.channels import ChannelRouter
 from domain.delivery import DeliveryEngine
 from domain.i18n import Translator
+from domain.reminders import ReminderService
 from domain.services import Services
 from handlers.notifier import TelegramNotifier
 from scheduler.reminders import ReminderScheduler
@@ -103,17 +105,47 @@ def build_zalo(
     )
     delivery = attach_delivery(runtime, services, outbox, settings.zalo_send_rate)
     runtime.zalo_enabled = True
-    runtime.status_lines.append(lambda t: zalo_status_lines(quota, t))
+    runtime.status_lines.append(
+        lambda t: zalo_status_lines(quota, t, health=router.health, reminders=services.reminders)
+    )
     runtime.zalo_bot_url = getattr(settings, "zalo_bot_url", None)
     return ZaloChannel(client, store, quota, outbox, notifier, adapter, files, delivery)
 
 
-def zalo_status_lines(quota: MessageQuota, t: Translator) -> list[str]:
-    """What /status says about Zalo, on either channel: this month's messages."""
-    usage = quota.usage()
-    return [
+def zalo_status_lines(
+    quota: MessageQuota,
+    t: Translator,
+    *,
+    health: ChannelHealthBoard | None = None,
+    reminders: ReminderService | None = None,
+) -> list[str]:
+    """What /status says about Zalo, on either channel: whether it works, this month's
+    messages, and the reminders held back for next month once the quota is spent."""
+    lines = []
+    state = health.get(CHANNEL) if health is not None else None
+    if state is not None and not state.up:
+        lines.append(
+            t(
+                "Zalo is down since {since} ({reason}): Zalo refused the bot token.",
+                since=t.datetime(state.since),
+                reason=state.reason,
+            )
+        )
+    status = quota.status()
+    usage = status.usage
+    lines.append(
         t("Zalo messages sent this month: {sent} of {limit}.", sent=usage.sent, limit=usage.limit)
-    ]
+    )
+    if status.resumes_at is not None:
+        held = reminders.deferred_reminders().count if reminders is not None else 0
+        lines.append(
+            t(
+                "The quota is spent: {count} reminders to Zalo wait until {when}.",
+                count=held,
+                when=t.datetime(status.resumes_at),
+            )
+        )
+    return lines
 
 
 def _files_listen(settings: Settings) -> tuple[str, int]:

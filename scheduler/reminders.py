@@ -58,10 +58,11 @@ class ReminderScheduler:
         summary = await self._service.send_due(self._notifier)
         if summary.steps:
             log.info(
-                "reminders: steps %s, sent %d, failed %d, already sent %d",
+                "reminders: steps %s, sent %d, failed %d, deferred %d, already sent %d",
                 ", ".join(summary.steps),
                 summary.sent,
                 summary.failed,
+                summary.deferred,
                 summary.skipped,
             )
         return summary

@@ -131,6 +131,11 @@ async def test_past_the_quota_reminders_wait_for_next_months_first_working_day(
     assert (status.usage.sent, status.usage.limit) == (10, 10)
     held = bot.services.reminders.deferred_reminders()
     assert held.count == 1 and held.until == resumes
+    admin = bot.telegram.user(ADMIN_ID, "Văn phòng")
+    shown = "\n".join(m.plain_text for m in await admin.send("/status"))
+    vi = translator_for("vi", VN)
+    spent = "The quota is spent: {count} reminders to Zalo wait until {when}."
+    assert vi(spent, count=1, when=vi.datetime(resumes)) in shown
 
     clock.set(resumes)
     june = await bot.run_reminders()

@@ -63,6 +63,10 @@ async def test_token_revoked_mid_run(zalo_bot: ZaloBot, caplog: pytest.LogCaptur
     assert len(fake.faults) == calls
     assert len(_down_notices(bot)) == 1
 
+    status = "\n".join(m.plain_text for m in await admin.send("/status"))
+    down = VI("Zalo is down since {since} ({reason}): Zalo refused the bot token.")
+    assert down.split("{since}")[0] in status and "(HTTP 401 on getUpdates)" in status
+
 
 async def test_a_refused_send_is_the_token_and_a_blocked_person_is_not(
     zalo_bot: ZaloBot,
