@@ -29,6 +29,7 @@ from bot.settings import Settings
 from commands.core import Runtime
 from domain.channels import ChannelRouter
 from domain.delivery import DeliveryConfig
+from domain.send_budget import BudgetConfig, SendBudget
 from domain.services import Services
 from handlers import broadcast, chat, guards
 from handlers.common import CHANNEL
@@ -45,6 +46,7 @@ RUN_SCHEDULER_KEY = "run_scheduler"
 SCHEDULER_KEY = "scheduler"
 REMINDER_INTERVAL_KEY = "reminder_interval_seconds"
 MENUS_TASK_KEY = "menus_task"
+SEND_BUDGET_KEY = "send_budget"
 # Set by the runners (not the tests): start the chart worker in the background at start.
 WARM_CHARTS_KEY = "warm_charts"
 
@@ -75,6 +77,9 @@ def build_application(
         if on_processed is not None:
             on_processed(update)
 
+    # One budget for everything this token sends: replies first, announcements and reminders
+    # after, within BOT_BROADCAST_RATE (the announcement sender shares it).
+    budget = SendBudget(BudgetConfig(bulk_rate=settings.broadcast_rate))
     builder: Any = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -86,13 +91,14 @@ def build_application(
         .concurrent_updates(
             PerChatUpdateProcessor(on_processed=processed, on_started=queue.started)
         )
-        .rate_limiter(RetryingRateLimiter())
+        .rate_limiter(RetryingRateLimiter(budget))
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[TIMEZONE_KEY] = settings.tz
+    application.bot_data[SEND_BUDGET_KEY] = budget
     application.bot_data[REMINDER_INTERVAL_KEY] = settings.reminder_interval_seconds
     application.bot_data[RUN_SCHEDULER_KEY] = run_scheduler
     application.bot_data[DATA_SOURCE_KEY] = DataSource.from_settings(settings)
