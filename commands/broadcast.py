@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SCOPE = "bc"
 ACK = "ack"
+RECEIVED = N_("Received")  # the confirming choice's label, a button or a numbered line
 
 
 def ack_code(broadcast_id: int) -> str:

@@ -25,6 +25,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.settings import Settings
+from commands.broadcast import RECEIVED
 from domain.broadcasts import Attachment, AttachmentKind, DeliveryJob, SendResult
 from domain.i18n import translator_for
 from handlers.broadcast import ACK_CALLBACK
@@ -74,7 +75,7 @@ class TelegramSender:
         markup = None
         if job.ack_button:
             t = translator_for(job.language)
-            label = "✅ " + t("Received")
+            label = "✅ " + t(RECEIVED)
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(label, callback_data=ACK_CALLBACK)]]
             )

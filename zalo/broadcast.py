@@ -20,7 +20,7 @@ import dataclasses
 import logging
 from zoneinfo import ZoneInfo
 
-from commands.broadcast import SCOPE, ack_code
+from commands.broadcast import RECEIVED, SCOPE, ack_code
 from commands.core import Runtime
 from domain.broadcasts import (
     BroadcastProgress,
@@ -64,7 +64,7 @@ class ZaloSender:
                 "Ask the standing office if you need it.",
                 name=name,
             )
-        actions = ((Action(t("Received"), ack_code(job.broadcast_id)),),)
+        actions = ((Action(t(RECEIVED), ack_code(job.broadcast_id)),),)
         reply = Reply(text, actions=actions if job.ack_button else (), scope=SCOPE)
         rendered = render(reply, t)
         try:
