@@ -113,7 +113,7 @@ def build_application(
     application.bot_data[ROUTER_KEY] = shared.router
     delivery = broadcast.setup_delivery(
         application,
-        TelegramSender.from_settings(settings),
+        TelegramSender.from_settings(settings, budget=budget),
         DeliveryConfig(rate_per_second=settings.broadcast_rate),
     )
     if settings.zalo_bot_token is not None:

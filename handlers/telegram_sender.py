@@ -1,9 +1,9 @@
 """The broadcast ``Sender`` over python-telegram-bot: Telegram's answers become outcomes.
 
-It uses a plain ``telegram.Bot`` of its own rather than the Application's ``ExtBot``: that one
-goes through ``AIORateLimiter`` (30/s overall, no per-private-chat limit, retries RetryAfter
-itself), and the delivery engine must be the one that paces, retries and records. The
-Application's bot keeps serving the handlers with its own connection pool.
+It uses a plain ``telegram.Bot`` of its own rather than the Application's ``ExtBot``: that one's
+rate limiter retries RetryAfter itself, and the delivery engine must be the one that retries
+and records. Both draw from the token's one ``SendBudget``: each announcement takes a bulk
+slot, so a person waiting for a reply goes first, and a 429 here pauses the replies too.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bot.settings import Settings
 from commands.broadcast import RECEIVED
 from domain.broadcasts import Attachment, AttachmentKind, DeliveryJob, SendResult
 from domain.i18n import translator_for
+from domain.send_budget import Priority, SendBudget
 from handlers.broadcast import ACK_CALLBACK
 from handlers.common import esc
 
@@ -49,11 +50,15 @@ def _chat(chat_id: str) -> int | str:
 class TelegramSender:
     """Send one announcement to one chat and say what happened; never raises for Telegram."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, budget: SendBudget | None = None) -> None:
         self._bot = bot
+        # The token's budget, shared with the replies: an announcement waits for people.
+        self._budget = budget
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, pool_size: int = 32) -> TelegramSender:
+    def from_settings(
+        cls, settings: Settings, *, pool_size: int = 32, budget: SendBudget | None = None
+    ) -> TelegramSender:
         """A Bot on the configured API URLs, its pool at least the engine's concurrency."""
         if settings.telegram_bot_token is None:
             raise ValueError("the broadcast sender needs a token")
@@ -63,7 +68,7 @@ class TelegramSender:
             base_file_url=settings.file_base_url,
             request=HTTPXRequest(connection_pool_size=pool_size, pool_timeout=5.0),
         )
-        return cls(bot)
+        return cls(bot, budget)
 
     async def initialize(self) -> None:
         await self._bot.initialize()
@@ -79,9 +84,13 @@ class TelegramSender:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(label, callback_data=ACK_CALLBACK)]]
             )
+        if self._budget is not None:
+            await self._budget.acquire(Priority.BULK, job.chat_id)
         try:
             message = await self._send(_chat(job.chat_id), esc(job.text), job.attachment, markup)
         except RetryAfter as error:
+            if self._budget is not None:
+                self._budget.pause(retry_after_seconds(error))  # the whole token waits
             return SendResult.flood_wait(retry_after_seconds(error), str(error))
         except Forbidden as error:  # "bot was blocked by the user", "user is deactivated"
             return SendResult.forbidden(error.message)
