@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from standin.telegram import DEFAULT_SPEC_PATH, REFRESH_COMMAND, SPEC_NAME, source_name
+from standin.telegram.api_spec import DEFAULT_SPEC_PATH, REFRESH_COMMAND, SPEC_NAME, source_name
 
 
 def trim(full: Mapping[str, Any], *, source: str, sha256: str, today: date) -> dict[str, Any]:

@@ -17,13 +17,8 @@ import httpx
 import pytest
 
 from standin.spec_refresh import main, refresh, render, trim
-from standin.telegram import (
-    DEFAULT_SPEC_PATH,
-    REFRESH_COMMAND,
-    SPEC_NAME,
-    FakeTelegram,
-    SpecError,
-)
+from standin.telegram import FakeTelegram
+from standin.telegram.api_spec import DEFAULT_SPEC_PATH, REFRESH_COMMAND, SPEC_NAME, SpecError
 
 TOKEN = "123456:SPEC-TEST"
 USER = 1001

@@ -29,7 +29,8 @@ from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryA
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
 
 from standin.html_check import EntityParseError, parse_html, utf16_len
-from standin.telegram import CONFLICT_OTHER_POLL, FakeTelegram
+from standin.telegram import FakeTelegram
+from standin.telegram.errors import CONFLICT_OTHER_POLL
 
 TOKEN = "123456:STANDIN-TEST"
 USER = 1001
