@@ -963,6 +963,23 @@ class BroadcastService:
                 return AckResult.UNKNOWN
             return self._confirm(delivery)
 
+    def awaiting_confirmation(self, account_id: int) -> int | None:
+        """The latest round delivered to this person that asks "Received" and has none yet."""
+        with self._db.transaction() as session:
+            row = session.exec(
+                select(BroadcastDelivery.broadcast_id)
+                .join(Broadcast, col(Broadcast.id) == col(BroadcastDelivery.broadcast_id))
+                .where(
+                    BroadcastDelivery.account_id == account_id,
+                    BroadcastDelivery.status == DeliveryStatus.SENT,
+                    col(BroadcastDelivery.acknowledged_at).is_(None),
+                    col(Broadcast.ack_requested).is_(True),
+                )
+                .order_by(col(BroadcastDelivery.id).desc())
+                .limit(1)
+            ).first()
+            return int(row) if row is not None else None
+
     def _confirm(self, delivery: BroadcastDelivery) -> AckResult:
         if delivery.acknowledged_at is not None:
             return AckResult.ALREADY

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from commands import dispatch
+from commands import broadcast, dispatch
 from commands.core import ZALO, Request, Runtime
 from commands.texts import SORRY
 from domain.conversation import FileOut, Outcome
@@ -28,6 +28,7 @@ from domain.rich import plain
 from domain.services import Services
 from storage.inbox import Inbox, StoredUpdate
 from zalo import CHANNEL
+from zalo.broadcast import ACK_WORDS
 from zalo.outbox import ZaloOutbox
 from zalo.updates import IncomingMessage, parse_updates
 
@@ -132,6 +133,11 @@ class ZaloAdapter:
             return await dispatch.on_text(req, text)
         if fold_words(text) in CANCEL_WORDS:
             return await dispatch.run_command(req, "cancel")
+        if fold_words(text) in ACK_WORDS:
+            # "Đã nhận" confirms the latest announcement even when a form question is open.
+            waiting = self._services.broadcasts.awaiting_confirmation(req.me.account_id)
+            if waiting is not None:
+                return dispatch.on_press(req, broadcast.SCOPE, 0, broadcast.ack_code(waiting))
         menu = self._store.menu(req.chat_id)
         if req.me.is_focal_point and self._services.reporting.awaits_answer(
             req.me, chat_id=req.chat_id

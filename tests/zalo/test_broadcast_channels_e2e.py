@@ -254,3 +254,25 @@ async def test_a_reminder_round_from_zalo_reaches_those_who_have_not_confirmed(
     confirmed_part = acks.split(VI("Confirmed:"), 1)[1].split(VI("Not confirmed yet:"))[0]
     assert "Đầu mối Zalo (Zalo)" in confirmed_part
     assert "Đầu mối Telegram (Telegram)" in acks.split(VI("Not confirmed yet:"))[1]
+
+
+async def test_received_typed_in_the_middle_of_a_report_confirms_and_keeps_the_question(
+    zalo_bot: ZaloBot, clock: FixedClock
+) -> None:
+    """A Zalo focal point answering a form types "đã nhận": the announcement is confirmed and
+    the open question is neither answered nor lost."""
+    zalo_bot.services.periods.ensure_year(2023)
+    scene = one_unit_two_channels(zalo_bot, 1003, "8003", "8101")
+    on_zalo = scene.on_zalo
+    await on_zalo.send("/report")
+    before = zalo_bot.current_question(on_zalo)
+    assert before is not None and not before.startswith("<")
+    await announce_on_telegram(zalo_bot, scene.admin, FROM_TELEGRAM)
+    assert await on_zalo.send("da nhan") == [THANKS]
+    assert zalo_bot.current_question(on_zalo) == before
+    with zalo_bot.db.transaction() as session:
+        from storage.broadcast_models import BroadcastDelivery
+
+        rows = session.exec(select(BroadcastDelivery)).all()
+        confirmed = [row for row in rows if row.acknowledged_at is not None]
+        assert [row.channel for row in confirmed] == ["zalo"]
