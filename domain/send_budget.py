@@ -16,7 +16,9 @@ import contextlib
 import heapq
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -26,6 +28,21 @@ BULK_RATE_ARG = 1  # python-telegram-bot's ``rate_limit_args`` of a bulk send
 class Priority(IntEnum):
     REPLY = 0  # someone is waiting for this answer
     BULK = 1  # announcements and reminders
+
+
+# What the sends made in this task are: bulk senders (reminders, announcements) say so once
+# instead of threading a priority through every layer down to the channel's client.
+SEND_PRIORITY: ContextVar[Priority] = ContextVar("send_priority", default=Priority.REPLY)
+
+
+@contextmanager
+def bulk_sends() -> Iterator[None]:
+    """Within this block, this task's sends are bulk: they give way to replies."""
+    token = SEND_PRIORITY.set(Priority.BULK)
+    try:
+        yield
+    finally:
+        SEND_PRIORITY.reset(token)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from domain.broadcasts import (
 from domain.conversation import Action, Reply
 from domain.delivery import DeliveryConfig, DeliveryEngine
 from domain.i18n import translator_for
+from domain.send_budget import bulk_sends
 from domain.services import Services
 from zalo import CHANNEL
 from zalo.client import ZaloError, ZaloTokenError
@@ -68,7 +69,8 @@ class ZaloSender:
         reply = Reply(text, actions=actions if job.ack_button else (), scope=SCOPE)
         rendered = render(reply, t)
         try:
-            await self._outbox.send_text(job.chat_id, rendered.text)
+            with bulk_sends():  # a person waiting for a reply goes first
+                await self._outbox.send_text(job.chat_id, rendered.text)
         except ZaloTokenError as error:  # the bot's problem, not the person's: retried
             return SendResult.transient(f"{error.status} {error.description}")
         except ZaloError as error:

@@ -35,6 +35,7 @@ from typing import Any, Self
 import httpx
 
 from domain.delivery import TokenBucket
+from domain.send_budget import SEND_PRIORITY, Priority
 from zalo.text import MAX_MESSAGE_CHARS, split_text
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ class SendPacer:
 
     Every send of the token waits its turn here (replies, reminders and notices alike), and
     a 429 holds them all for its ``Retry-After``: the platform limits the token, not a chat.
+    Replies go first: bulk sends (``domain.send_budget.bulk_sends``) queue behind a gate of
+    their own, so at most one of them stands before a reply, and it steps back when one waits.
     """
 
     def __init__(
@@ -127,17 +130,35 @@ class SendPacer:
         )
         self._resume_at = 0.0
         self._lock = asyncio.Lock()
+        self._bulk_gate = asyncio.Lock()
+        self._replies_waiting = 0
 
     async def wait(self) -> None:
-        """Return when one more message may go out (in the order the callers came)."""
-        async with self._lock:
-            while True:
-                now = self._monotonic()
-                delay = max(self._resume_at - now, self._bucket.delay(now))
-                if delay <= 0:
-                    self._bucket.take(now)
-                    return
-                await self._sleep(delay)
+        """Return when one more message may go out: replies first, then in arrival order."""
+        if SEND_PRIORITY.get() is Priority.BULK:
+            async with self._bulk_gate:
+                while True:
+                    async with self._lock:
+                        if not self._replies_waiting and await self._take():
+                            return
+                    await asyncio.sleep(0)  # a reply is waiting: let it have the lock
+        self._replies_waiting += 1
+        try:
+            async with self._lock:
+                while not await self._take():
+                    pass
+        finally:
+            self._replies_waiting -= 1
+
+    async def _take(self) -> bool:
+        """Take a token if one is there; else wait for the next one and say False."""
+        now = self._monotonic()
+        delay = max(self._resume_at - now, self._bucket.delay(now))
+        if delay <= 0:
+            self._bucket.take(now)
+            return True
+        await self._sleep(delay)
+        return False
 
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (Zalo answered 429)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from domain.conversation import Reply
 from domain.i18n import translator_for
 from domain.reminders import Delivery, DeliveryStatus, Recipient
+from domain.send_budget import bulk_sends
 from zalo.client import ZaloError, ZaloTokenError
 from zalo.outbox import ZaloOutbox
 from zalo.quota import MessageQuota
@@ -27,7 +28,8 @@ class ZaloNotifier:
             )
         t = translator_for(recipient.language)
         try:
-            ids = await self._outbox.send_reply(recipient.chat_id, reply, t)
+            with bulk_sends():  # reminders and notices give way to replies
+                ids = await self._outbox.send_reply(recipient.chat_id, reply, t)
         except ZaloError as error:
             if error.retryable or isinstance(error, ZaloTokenError):
                 # A refused token is the bot's problem, not the person's: keep it for later.

@@ -106,3 +106,30 @@ async def test_a_429_burst_on_replies_and_reminders(zalo_bot: ZaloBot) -> None:
     delivery = await bot.router.send(Recipient(1, "zalo", "7301", "vi"), Reply("Nhắc"))
     assert delivery.status is DeliveryStatus.RETRY  # the reminder ledger tries it again later
     assert fake.bad_requests == []
+
+
+async def test_a_reply_goes_before_bulk_already_waiting() -> None:
+    """Reminders queued on the token's pacer do not make a person wait for their answer."""
+    import asyncio
+
+    from domain.send_budget import bulk_sends
+
+    time = VirtualTime()
+    pacer = SendPacer(1, burst=1, monotonic=time.monotonic, sleep=time.sleep)
+    order: list[str] = []
+
+    async def bulk(name: str) -> None:
+        with bulk_sends():
+            await pacer.wait()
+        order.append(name)
+
+    async def reply() -> None:
+        await pacer.wait()
+        order.append("reply")
+
+    await pacer.wait()  # the saved-up token is spent: everyone after this waits a turn
+    tasks = [asyncio.create_task(bulk(f"bulk{i}")) for i in range(4)]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(reply()))
+    await asyncio.gather(*tasks)
+    assert order.index("reply") <= 1  # at most the one bulk send already taking its turn
