@@ -9,7 +9,12 @@ import pytest
 from bot.cli import main
 
 
-def _invite(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys, **env: str) -> str:  # type: ignore[no-untyped-def]
+def _invite(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    **env: str,
+) -> str:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
