@@ -29,7 +29,7 @@ def _invite(
 def test_zalo_only_prints_the_code_to_type_and_no_telegram_link(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    capsys,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = _invite(
         monkeypatch,
@@ -46,7 +46,7 @@ def test_zalo_only_prints_the_code_to_type_and_no_telegram_link(
 def test_telegram_prints_the_deep_link(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    capsys,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = _invite(monkeypatch, tmp_path, capsys, TG="1")
     assert "https://t.me/vstbpn_bot?start=" in out
