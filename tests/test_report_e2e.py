@@ -8,10 +8,13 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 
 from domain.clock import FixedClock
+from domain.i18n import translator_for
 from storage.models import Answer, FormSession, Report, ReportStatus, ReportVersion
 from tests.conftest import ADMIN_ID, VN
 from tests.forms_helpers import DISTRICT_ANSWERS, answer, current_question, fill, register
 from tests.harness import BotHarness
+
+VI = translator_for("vi")
 
 
 async def _setup(harness: BotHarness, user_id: int = 1001, unit: str = "huyen-muong-te"):  # type: ignore[no-untyped-def]
@@ -287,3 +290,13 @@ async def test_long_review_is_split_within_telegram_limits(harness: BotHarness) 
     with harness.db.transaction() as session:
         version = session.exec(select(ReportVersion)).one()
         assert json.loads(version.answers_json)["difficulties"] == long_text.strip()
+
+
+async def test_typed_back_on_the_first_question_gets_a_chat_reply(harness: BotHarness) -> None:
+    """A pop-up answers a press; a typed word has no pop-up, so the notice is a message."""
+    focal = await _setup(harness)
+    await focal.send("/report")
+    first = current_question(harness, focal)
+    replies = await focal.send("quay lại")
+    assert [m.plain_text for m in replies] == [VI("This is the first question.")]
+    assert current_question(harness, focal) == first
