@@ -302,7 +302,7 @@ class FormInput(FormSteps):
         self, session: Session, user: UserContext, t: Translator, chat_id: str, step: int
     ) -> Outcome:
         report = session.get(Report, -step)
-        if report is None:  # PLANTED BUG (fuzz check): no unit check
+        if report is None or report.unit_id not in {u.id for u in user.units}:
             return Outcome(alert=t("This form is no longer open. Type /report to continue."))
         period = view(session.get_one(ReportPeriod, report.period_id))
         if not (period.due_at > self._clock.now() or self._reopened(report)):
