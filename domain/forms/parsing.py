@@ -14,11 +14,17 @@ Numbers (the rule the office agreed; see the tests for examples):
 
 Dates: "5/6/2023", "05-06-2023", "5.6.2023", "2023-06-05", "ngày 5 tháng 6 năm 2023",
 "5/6" (this year, from ``today``). Answers are stored as ISO "yyyy-mm-dd".
+
+Every reader runs in time linear in the answer's length, and an answer longer than its kind
+can sensibly be (``input_limit``: a number, a date or a choice is short; free text has its
+question's own limit) is refused with a message before any other work: a pasted essay costs
+the chat microseconds and gets a friendly reply, never a frozen bot.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 import unicodedata
@@ -26,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from domain.forms.definition import AnswerValue, Choice, Question, QuestionType
+from domain.forms.definition import LONG_TEXT_MAX, AnswerValue, Choice, Question, QuestionType
 from domain.forms.text import (
     FormText,
     LocalText,
@@ -104,6 +110,17 @@ _NUMERIC_DATE = re.compile(
 )
 _WORDED_DATE = re.compile(r"(?:ngay )?([0-9]{1,2}) thang ([0-9]{1,2})(?:,? (?:nam )?([0-9]{4}))?")
 _FIRST_YEAR, _LAST_YEAR = 2000, 2100
+_SEPARATORS = re.compile(r"[,;\n]+")
+
+# The longest answer read for each kind of question, in characters, checked before any
+# other work. Generous for what a person types ("1 tỷ 200 triệu đồng", "ngày 15 tháng 11 năm
+# 2023", an option's full label; every option of a multi-choice spelled out), far below what
+# a paste can hold. Free text is bounded by its question (``Question.max_chars``) after
+# spaces are tidied; RAW_TEXT_LIMIT only stops a message no question could take.
+SHORT_ANSWER_LIMIT = 100
+CHOICE_LIMIT = 300
+MULTI_CHOICE_LIMIT = 1000
+RAW_TEXT_LIMIT = 3 * LONG_TEXT_MAX
 
 
 @dataclass(frozen=True)
@@ -131,7 +148,11 @@ def parse_answer(
     ``language`` is the reader's: their labels are matched first. ``today`` completes dates
     typed without a year ("5/6").
     """
-    raw = unicodedata.normalize("NFKC", text if isinstance(text, str) else "").strip()
+    text = text if isinstance(text, str) else ""
+    limit = input_limit(question)
+    if len(text) > limit and len(text.strip()) > limit:
+        return _failure(_too_long(question, len(text.strip()), limit))
+    raw = unicodedata.normalize("NFKC", text).strip()
     if not raw:
         return _failure(form_text(N_("Please type an answer.")))
     if question.allow_none and _is_none_word(question, raw):
@@ -150,7 +171,32 @@ def parse_answer(
         return _parse_multi_choice(question, raw, language)
     if qtype is QuestionType.DATE:
         return _parse_date(raw, today)
-    return _parse_text(question, text if isinstance(text, str) else "")
+    return _parse_text(question, text)
+
+
+def input_limit(question: Question) -> int:
+    """The longest answer (in characters) read for this question; a longer one is refused."""
+    qtype = question.type
+    if qtype.is_text:
+        return RAW_TEXT_LIMIT
+    if qtype is QuestionType.CHOICE:
+        return CHOICE_LIMIT
+    if qtype is QuestionType.MULTI_CHOICE:
+        return MULTI_CHOICE_LIMIT
+    return SHORT_ANSWER_LIMIT
+
+
+def _too_long(question: Question, length: int, limit: int) -> FormText:
+    if question.type.is_text:
+        return _text_too_long(length, question.max_chars or limit)
+    return form_text(
+        N_(
+            "That answer is too long for this question ({length} characters; at most "
+            "{maximum}). Please type just the answer."
+        ),
+        length=length,
+        maximum=limit,
+    )
 
 
 def _is_none_word(question: Question, raw: str) -> bool:
@@ -305,19 +351,45 @@ def _parse_yes_no(raw: str) -> ParseResult:
 
 # --------------------------------------------------------------------------- choices
 def _labels(choice: Choice, language: str) -> tuple[str, str]:
-    first, second = (choice.en, choice.vi) if language == "en" else (choice.vi, choice.en)
+    return _folded_labels(choice, language == "en")
+
+
+@functools.lru_cache(maxsize=1024)
+def _folded_labels(choice: Choice, english_first: bool) -> tuple[str, str]:
+    """A choice's labels folded for matching, the reader's language first (folded once)."""
+    first, second = (choice.en, choice.vi) if english_first else (choice.vi, choice.en)
     return fold_words(first), fold_words(second)
 
 
-def _exact_choice(question: Question, text: str, language: str) -> Choice | None:
-    folded = fold_words(text)
+@functools.lru_cache(maxsize=1024)
+def _folded_key(key: str) -> str:
+    return fold_words(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _longest_label_run(choices: tuple[Choice, ...]) -> int:
+    """How many comma-separated pieces the longest label or key spans ("Tập huấn, bồi
+    dưỡng": 2): a multi-choice answer joins at most that many pieces into one option."""
+    pieces = [
+        len([part for part in _SEPARATORS.split(text) if part.strip()])
+        for choice in choices
+        for text in (choice.key, choice.vi, choice.en)
+    ]
+    return max([1, *pieces])
+
+
+def _exact_choice(
+    question: Question, text: str, language: str, folded: str | None = None
+) -> Choice | None:
+    """The option ``text`` names exactly (``folded``: its ``fold_words``, if known)."""
+    folded = fold_words(text) if folded is None else folded
     number = re.fullmatch(r"(?:so )?([0-9]{1,4})", folded)
     if number:
         index = int(number.group(1))
         return question.choices[index - 1] if 1 <= index <= len(question.choices) else None
     key = text.strip().lower()
     for choice in question.choices:
-        if key == choice.key or folded == fold_words(choice.key):
+        if key == choice.key or folded == _folded_key(choice.key):
             return choice
     for choice in question.choices:
         if folded in _labels(choice, language):
@@ -378,12 +450,17 @@ def _parse_multi_choice(question: Question, raw: str, language: str) -> ParseRes
                 return _failure(choice)
             chosen.append(choice)
     else:
-        segments = [segment.strip() for segment in re.split(r"[,;\n]+", raw) if segment.strip()]
+        segments = [segment.strip() for segment in _SEPARATORS.split(raw) if segment.strip()]
+        # Labels contain commas ("Tập huấn, bồi dưỡng"): try the longest run first, but never
+        # a run longer than any label, so the work grows with the answer's length only.
+        longest = _longest_label_run(question.choices)
+        pieces = [fold_words(segment) for segment in segments]  # each piece folded once
         start = 0
         while start < len(segments):
-            # Labels contain commas ("Tập huấn, bồi dưỡng"): try the longest run first.
-            for end in range(len(segments), start, -1):
-                exact = _exact_choice(question, ", ".join(segments[start:end]), language)
+            for end in range(min(len(segments), start + longest), start, -1):
+                run = ", ".join(segments[start:end])
+                run_folded = " ".join(part for part in pieces[start:end] if part)
+                exact = _exact_choice(question, run, language, run_folded)
                 if exact is not None:
                     chosen.append(exact)
                     start = end
@@ -453,14 +530,16 @@ def _parse_text(question: Question, text: str) -> ParseResult:
             )
         )
     if maximum is not None and len(value) > maximum:
-        return _failure(
-            form_text(
-                N_("The answer is too long ({length} characters): please keep it to {maximum}."),
-                length=len(value),
-                maximum=maximum,
-            )
-        )
+        return _failure(_text_too_long(len(value), maximum))
     return _success(value)
+
+
+def _text_too_long(length: int, maximum: int) -> FormText:
+    return form_text(
+        N_("The answer is too long ({length} characters): please keep it to {maximum}."),
+        length=length,
+        maximum=maximum,
+    )
 
 
 # --------------------------------------------------------------------------- formatting
