@@ -2,11 +2,18 @@
 
 Only submitted versions count towards the totals: a draft is shown with its status but its
 figures stay out of what the office reports upwards.
+
+Every text in the file came from someone (an answer, a person's Telegram name, a unit's
+name): text that starts like a formula (``=HYPERLINK(…)``, ``+1+1``, ``-2+3``, ``@SUM(…)``, a
+tab, a carriage return) would run when the office opens the file, so it is written as text
+(a string cell marked with a quote prefix in .xlsx, a leading ``'`` in .csv). Numbers stay
+numbers and dates real date cells, so the office can still add and sort them.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +34,15 @@ from domain.reporting import ReportingService, ReportSnapshot
 NUMERIC_TYPES = {"integer", "decimal", "percentage"}
 SUMMABLE_TYPES = {"integer", "decimal"}  # a sum of percentages means nothing
 KIND_ORDER = ("department", "organisation", "district", "commune")
+# What spreadsheet programs read as the start of a formula (OWASP's "CSV injection" list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+DATE_FORMAT = "DD/MM/YYYY"
+DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
+
+
+def looks_like_formula(value: object) -> bool:
+    """Whether a spreadsheet would run this text instead of showing it."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
 @dataclass(frozen=True)
@@ -66,10 +82,16 @@ def _status_label(snapshot: ReportSnapshot, t: Translator) -> str:
 
 
 def _cell_value(question: Question, value: Any, language: str) -> Any:
+    """A number stays a number and a date a date; anything else as the review shows it."""
     if value is None:
         return None
     if question.type in NUMERIC_TYPES and isinstance(value, int | float):
         return value
+    if question.type == "date" and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
     return format_value(question, value, language)
 
 
@@ -91,7 +113,8 @@ def table(sheet: ExportSheet, t: Translator) -> tuple[list[str], list[list[Any]]
     for snap in sheet.snapshots:
         submitted = snap.status == "submitted"
         on_time = "" if not submitted else (t("Late") if snap.late else t("On time"))
-        when = t.datetime(snap.submitted_at) if snap.submitted_at else ""
+        # Local time without a zone: spreadsheet cells have none.
+        when = snap.submitted_at.astimezone(t.tz).replace(tzinfo=None) if snap.submitted_at else ""
         values = [
             _cell_value(q, snap.answers.get(q.key), language) if submitted else None
             for q in questions
@@ -160,28 +183,27 @@ def write_xlsx(sheets: Sequence[ExportSheet], t: Translator, *, generated_at: da
             ws.column_dimensions[get_column_letter(index)].width = width
         for index in range(8, len(header) + 1):
             ws.column_dimensions[get_column_letter(index)].width = 18
-        ws.append([_styled(ws, value, font=bold, alignment=wrap) for value in header])
+        ws.append([_cell(ws, value, font=bold, alignment=wrap) for value in header])
         for row in body:
-            ws.append(row)
+            ws.append([_cell(ws, value) for value in row])
         for row in totals:
-            ws.append([_styled(ws, value, font=bold, fill=shade) for value in row])
+            ws.append([_cell(ws, value, font=bold, fill=shade) for value in row])
     missing_ws = workbook.create_sheet(_sheet_title(t("Not submitted"), workbook.sheetnames))
     missing_ws.column_dimensions["A"].width = 36
     missing_ws.column_dimensions["C"].width = 40
     missing_header = [t("Report"), t("Code"), t("Unit"), t("Kind"), t("Status")]
-    missing_ws.append([_styled(missing_ws, value, font=bold) for value in missing_header])
+    missing_ws.append([_cell(missing_ws, value, font=bold) for value in missing_header])
     for sheet in sheets:
         for snap in sheet.snapshots:
             if snap.status != "submitted":
-                missing_ws.append(
-                    [
-                        sheet.title,
-                        snap.unit.code,
-                        snap.unit.name(t.language),
-                        _kind_label(snap.unit.kind, t),
-                        _status_label(snap, t),
-                    ]
-                )
+                row = [
+                    sheet.title,
+                    snap.unit.code,
+                    snap.unit.name(t.language),
+                    _kind_label(snap.unit.kind, t),
+                    _status_label(snap, t),
+                ]
+                missing_ws.append([_cell(missing_ws, value) for value in row])
     workbook.properties.creator = "vstbpn-bot"
     workbook.properties.created = generated_at.replace(tzinfo=None)
     buffer = io.BytesIO()
@@ -189,17 +211,30 @@ def write_xlsx(sheets: Sequence[ExportSheet], t: Translator, *, generated_at: da
     return buffer.getvalue()
 
 
-def _styled(
+def _cell(
     ws: Any,
     value: Any,
     *,
-    font: Font,
+    font: Font | None = None,
     fill: PatternFill | None = None,
     alignment: Alignment | None = None,
-) -> WriteOnlyCell:
-    """A cell with its style, as the write-only mode takes them."""
+) -> Any:
+    """The value as the write-only mode takes it: plain, or a cell with its style, its date
+    format, or (for text that starts like a formula) marked as text."""
+    formula_like = looks_like_formula(value)
+    when = isinstance(value, dt.date)
+    if font is None and fill is None and alignment is None and not formula_like and not when:
+        return value
     cell = WriteOnlyCell(ws, value=value)
-    cell.font = font
+    if formula_like:
+        cell.data_type = "s"  # openpyxl took it for a formula
+        cell.quotePrefix = True  # and Excel keeps it text when someone edits the cell
+    elif isinstance(value, datetime):
+        cell.number_format = DATETIME_FORMAT
+    elif when:
+        cell.number_format = DATE_FORMAT
+    if font is not None:
+        cell.font = font
     if fill is not None:
         cell.fill = fill
     if alignment is not None:
@@ -211,11 +246,22 @@ def write_csv(sheet: ExportSheet, t: Translator) -> bytes:
     header, body, totals = table(sheet, t)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(body)
-    writer.writerows(totals)
+    for row in (header, *body, *totals):
+        writer.writerow([_csv_value(value) for value in row])
     # A BOM so that Excel opens the Vietnamese text as UTF-8.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _csv_value(value: Any) -> Any:
+    """Text that starts like a formula gets a leading ``'``; dates as ISO, which every
+    spreadsheet reads as a date whatever its locale."""
+    if looks_like_formula(value):
+        return "'" + str(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def _sheet_title(title: str, taken: Sequence[str]) -> str:
