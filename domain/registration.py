@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from domain.accounts import unit_ref
@@ -245,8 +245,22 @@ class RegistrationService:
             else:
                 existing.active = True
                 existing.invite_id = invite.id
-            invite.used_at = now
-            invite.used_by_account_id = account.id
+            # Claim the invite with one conditional UPDATE: of two processes redeeming the same
+            # code at once the database lets exactly one match (SQLite takes its write lock
+            # here, or at the account's insert, and holds it to the commit); the other matches
+            # nothing and is refused, and its transaction (account, focal point) rolls back.
+            session.flush()
+            claimed = session.connection().execute(
+                update(Invite)
+                .where(
+                    col(Invite.id) == invite.id,
+                    col(Invite.used_at).is_(None),
+                    col(Invite.expires_at) > now,
+                )
+                .values(used_at=now, used_by_account_id=account.id)
+            )
+            if claimed.rowcount != 1:
+                raise _used()
             record_action(
                 session,
                 at=now,
@@ -316,16 +330,20 @@ class RegistrationService:
         if invite.used_at is not None:
             if account is not None and invite.used_by_account_id == account.id:
                 return RegistrationError("already_yours", N_("You are already registered."))
-            return RegistrationError(
-                "used",
-                N_(
-                    "This invite link has already been used. Each link works once; please "
-                    "ask the standing office for a new one."
-                ),
-            )
+            return _used()
         if invite.expires_at <= now:
             return RegistrationError(
                 "expired",
                 N_("This invite link expired. Please ask the standing office for a new one."),
             )
         return None
+
+
+def _used() -> RegistrationError:
+    return RegistrationError(
+        "used",
+        N_(
+            "This invite link has already been used. Each link works once; please "
+            "ask the standing office for a new one."
+        ),
+    )
