@@ -20,12 +20,13 @@ from telegram import Update
 from bot.app import WARM_CHARTS_KEY, build_application, start_polling, stop_polling
 from bot.logging_setup import configure_logging
 from bot.runtime import open_database, services_for
-from bot.settings import Settings
+from bot.settings import DEFAULT_DATABASE_URL, Settings
 from standin.telegram import FakeTelegram, SentMessage
 
 DEMO_TOKEN = "100000:DEMO-token-for-the-local-stand-in"
 DEMO_ADMIN_ID = 1
 DEMO_DATABASE = "sqlite:///data/demo.sqlite3"
+EXIT_CONFIG = 2
 LINK = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 
 HELP = """Demo commands (anything else is sent to the bot as a message):
@@ -218,15 +219,39 @@ async def _run(settings: Settings, stream: TextIO, out: TextIO) -> None:
         print("\nbye", file=out)
 
 
+def demo_database(settings: Settings, database_url: str | None) -> str | None:
+    """The demo's database URL, or None when it would be someone else's.
+
+    The demo creates demo units, grants admin rights to its made-up users and runs the
+    reminder job, which marks the reminders it cannot deliver as failed: on a production
+    database that is real damage. So it runs only on its own SQLite file, one whose name
+    starts with "demo" (``data/demo.sqlite3`` unless ``--database`` names another), and a
+    DATABASE_URL set to anything else stops it.
+    """
+    wanted = database_url or settings.database_url
+    if database_url is None and settings.database_url == DEFAULT_DATABASE_URL:
+        wanted = DEMO_DATABASE  # DATABASE_URL unset: the demo's own file
+    prefix = "sqlite:///"
+    if not wanted.startswith(prefix) or not Path(wanted[len(prefix) :]).name.startswith("demo"):
+        return None
+    return wanted
+
+
 def run_demo(
     settings: Settings, *, database_url: str | None = None, stream: TextIO | None = None
 ) -> int:
     """Start everything locally and chat in the terminal until :quit or end of input."""
+    demo_url = demo_database(settings, database_url)
+    if demo_url is None:
+        source = "--database" if database_url else "DATABASE_URL"
+        print(
+            f"configuration error: {source}: the demo runs only on its own database "
+            f"({DEMO_DATABASE}, or a SQLite file whose name starts with demo), never the bot's",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     configure_logging([DEMO_TOKEN], level=30)
-    if database_url is None and settings.database_url == "sqlite:///data/vstbpn.sqlite3":
-        database_url = DEMO_DATABASE
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
+    settings = settings.model_copy(update={"database_url": demo_url})
     Path("data").mkdir(exist_ok=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(settings, stream or sys.stdin, sys.stdout))

@@ -154,6 +154,25 @@ class Settings(BaseSettings):
                 raise ValueError("must be comma-separated Telegram user ids") from None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # Read it and load its driver now: one line naming DATABASE_URL, not a traceback at the
+        # first connection (a password in it is never echoed back).
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(value)
+            url.get_dialect().import_dbapi()
+        except (ArgumentError, ValueError):
+            raise ValueError("is not a database URL, e.g. sqlite:///data/vstbpn.sqlite3") from None
+        except (NoSuchModuleError, ImportError):
+            raise ValueError(
+                "names a database this installation has no driver for (SQLite works out of the box)"
+            ) from None
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
