@@ -10,7 +10,10 @@ def bounded_int(text: str, low: int, high: int) -> int | None:
     text = text.strip().lstrip("#")
     if not text.isdigit() or len(text) > len(str(high)):
         return None
-    value = int(text)
+    try:
+        value = int(text)  # "²" is a digit to isdigit() but no number to int()
+    except ValueError:
+        return None
     return value if low <= value <= high else None
 
 
