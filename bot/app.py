@@ -21,6 +21,7 @@ from bot.context import (
     BotApplication,
     BotContext,
 )
+from bot.fair_queue import FairUpdateQueue
 from bot.inbox import DurableUpdateQueue
 from bot.isolated import DataSource, IsolatedWorkshop
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
@@ -29,6 +30,7 @@ from bot.settings import Settings
 from commands.core import Runtime
 from domain.channels import ChannelRouter
 from domain.delivery import DeliveryConfig
+from domain.fairness import FairnessPolicy
 from domain.send_budget import BudgetConfig, SendBudget
 from domain.services import Services
 from handlers import broadcast, chat, guards
@@ -63,14 +65,28 @@ def build_application(
     on_processed: ProcessedHook | None = None,
     run_scheduler: bool = True,
     runtime: Runtime | None = None,
+    fairness: FairnessPolicy | None = None,
 ) -> BotApplication:
     """Wire an Application that talks to ``settings.telegram_api_base_url``.
 
-    ``runtime`` is shared with the Zalo channel when one process serves both.
+    ``runtime`` is shared with the Zalo channel when one process serves both, and so is its
+    fairness policy (``fairness``, else a default one when BOT_FAIRNESS is on).
     """
     if settings.telegram_bot_token is None:
         raise ValueError("build_application needs a token")
-    queue = DurableUpdateQueue(Inbox(services.db, services.clock.now, CHANNEL))
+    shared = runtime or Runtime(ChannelRouter({}))
+    if fairness is not None:
+        shared.fairness = fairness
+    elif shared.fairness is None and settings.fairness:
+        shared.fairness = FairnessPolicy()
+    inbox = Inbox(services.db, services.clock.now, CHANNEL)
+    queue = (
+        FairUpdateQueue(
+            inbox, shared.fairness, on_dropped=on_processed, default_language=settings.locale
+        )
+        if shared.fairness is not None
+        else DurableUpdateQueue(inbox)
+    )
 
     def processed(update: object) -> None:
         queue.processed(update)
@@ -89,13 +105,19 @@ def build_application(
         .context_types(ContextTypes(context=BotContext))
         .update_queue(queue)
         .concurrent_updates(
-            PerChatUpdateProcessor(on_processed=processed, on_started=queue.started)
+            PerChatUpdateProcessor(
+                on_processed=processed,
+                on_started=queue.started,
+                pace=queue.pace if isinstance(queue, FairUpdateQueue) else None,
+            )
         )
         .rate_limiter(RetryingRateLimiter(budget))
         .post_init(_post_init)
         .post_stop(_post_stop)
     )
     application: BotApplication = builder.build()
+    if isinstance(queue, FairUpdateQueue):
+        queue.bot = application.bot  # its notices go through the same rate limiter
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[TIMEZONE_KEY] = settings.tz
     application.bot_data[SEND_BUDGET_KEY] = budget
@@ -105,7 +127,6 @@ def build_application(
     application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
     application.add_handlers(chat.handlers(), group=MAIN_GROUP)
     application.add_error_handler(on_error)
-    shared = runtime or Runtime(ChannelRouter({}))
     shared.workshop = shared.workshop or IsolatedWorkshop(DataSource.from_settings(settings))
     shared.zalo_enabled = settings.zalo_bot_token is not None
     shared.zalo_bot_url = getattr(settings, "zalo_bot_url", None)

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     reminder_interval_seconds: int = Field(
         default=60, ge=1, le=3600, alias="BOT_REMINDER_INTERVAL_SECONDS"
     )
+    # A token bucket per sender before any database work (``domain.fairness``): strangers'
+    # floods are dropped, a registered person typing faster than a person can is paced.
+    fairness: bool = Field(default=True, alias="BOT_FAIRNESS")
     forms_dir: Path | None = Field(default=None, alias="BOT_FORMS_DIR")
     calendar_file: Path | None = Field(default=None, alias="BOT_CALENDAR_FILE")
     # Telegram webhook mode (`python -m bot run --webhook`, behind a reverse proxy).

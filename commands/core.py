@@ -16,6 +16,7 @@ from typing import Protocol
 from domain.channels import ChannelRouter
 from domain.commands import Audience
 from domain.conversation import Outcome
+from domain.fairness import FairnessPolicy
 from domain.i18n import Translator, translator_for
 from domain.identity import ChannelIdentity, UserContext
 from domain.overview import CampaignStatus
@@ -81,6 +82,8 @@ class Runtime:
     zalo_bot_url: str | None = None
     # Each served channel's state and notes for /status (the Zalo quota, a refused token).
     status_lines: list[Callable[[Translator], list[str]]] = field(default_factory=list)
+    # One token bucket per sender, whatever the channel (None: BOT_FAIRNESS is off).
+    fairness: FairnessPolicy | None = None
 
 
 @dataclass

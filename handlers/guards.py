@@ -6,7 +6,8 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
-from bot.context import USER_KEY, BotContext
+from bot.context import RUNTIME_KEY, USER_KEY, BotContext
+from commands.core import Runtime
 from handlers.common import CHANNEL, identity_of
 from handlers.notifier import TelegramNotifier
 
@@ -24,7 +25,14 @@ async def load_user(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     identity = identity_of(update)
     assert identity is not None and context.user_data is not None
-    context.user_data[USER_KEY] = context.services.accounts.load(identity)
+    user = context.services.accounts.load(identity)
+    context.user_data[USER_KEY] = user
+    runtime = context.bot_data.get(RUNTIME_KEY)
+    if isinstance(runtime, Runtime) and runtime.fairness is not None:
+        # Now the token bucket knows a stranger from someone the bot serves (bot.fair_queue).
+        runtime.fairness.learn(
+            (CHANNEL, identity.external_id), registered=user.is_registered, language=user.language
+        )
 
 
 async def _note_reachability(update: Update, context: BotContext) -> None:

@@ -10,10 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.clock import FixedClock
+from domain.fairness import FairnessPolicy
 from domain.services import Services, build_services
 from standin.telegram import FakeTelegram
+from standin.zalo import FakeZalo
 from storage.db import Database, make_engine, upgrade
 from tests.harness import TOKEN, BotHarness, make_settings
+from tests.zalo.conftest import ZALO_TOKEN
 
 # Never let httpx pick up a proxy for the loopback stand-in.
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -72,12 +75,18 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         await fake.stop()
 
 
-@pytest.fixture
-async def harness(
-    tmp_path: Path, clock: FixedClock, telegram: FakeTelegram
+async def running_harness(
+    tmp_path: Path,
+    clock: FixedClock,
+    telegram: FakeTelegram,
+    *,
+    fairness: FairnessPolicy | None = None,
+    **settings: object,
 ) -> AsyncIterator[BotHarness]:
-    settings = make_settings(tmp_path, TELEGRAM_API_BASE_URL=telegram.base_url)
-    bot = BotHarness(settings, clock, telegram)
+    """The bot against the stand-in until the test ends (``fairness``: a policy of its own)."""
+    values: dict[str, object] = {"TELEGRAM_API_BASE_URL": telegram.base_url, **settings}
+    bot = BotHarness(make_settings(tmp_path, **values), clock, telegram)
+    bot.fairness = fairness
     bot.services.units.ensure_default_catalogue()
     await bot.start()
     try:
@@ -85,3 +94,22 @@ async def harness(
     finally:
         await bot.stop()
         bot.db.engine.dispose()
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, clock: FixedClock, telegram: FakeTelegram
+) -> AsyncIterator[BotHarness]:
+    async for bot in running_harness(tmp_path, clock, telegram):
+        yield bot
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[FakeZalo]:
+    """The Zalo Bot API stand-in."""
+    fake = FakeZalo(ZALO_TOKEN)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()

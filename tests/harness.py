@@ -20,6 +20,7 @@ from bot.context import BotApplication
 from bot.runtime import services_for
 from bot.settings import Settings, load_settings
 from domain.clock import Clock
+from domain.fairness import FairnessPolicy
 from domain.reminders import RunSummary
 from domain.services import Services
 from handlers.notifier import TelegramNotifier
@@ -37,6 +38,8 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
         "BOT_ADMIN_IDS": "1",
+        # Tests type faster than a person can; tests/test_security.py turns fairness on.
+        "BOT_FAIRNESS": "off",
     }
     values.update(overrides)
     return load_settings(**values)
@@ -88,6 +91,7 @@ class BotHarness:
         self.db = open_test_database(settings)
         self.services: Services = services_for(settings, self.db, clock)
         self.application: BotApplication | None = None
+        self.fairness: FairnessPolicy | None = None  # a policy on a test's clock, if set
         self._processed: dict[int, asyncio.Event] = {}
 
     def _on_processed(self, update: object) -> None:
@@ -98,7 +102,11 @@ class BotHarness:
         """Start (or restart) the bot process's Application against the stand-in."""
         # The reminder job is driven by the tests, on their controlled clock.
         self.application = build_application(
-            self.settings, self.services, on_processed=self._on_processed, run_scheduler=False
+            self.settings,
+            self.services,
+            on_processed=self._on_processed,
+            run_scheduler=False,
+            fairness=self.fairness,
         )
         await start_polling(self.application, poll_timeout=1)
         menus = self.application.bot_data.get(MENUS_TASK_KEY)

@@ -22,7 +22,9 @@ from commands import broadcast, dispatch
 from commands.core import ZALO, Request, Runtime
 from commands.texts import SORRY
 from domain.conversation import FileOut, Outcome
+from domain.fairness import SLOW_DOWN, STRANGER_NOTICE, Admission, Verdict
 from domain.forms.text import fold_words
+from domain.i18n import translator_for
 from domain.identity import ChannelIdentity
 from domain.rich import plain
 from domain.services import Services
@@ -60,6 +62,7 @@ class ZaloAdapter:
         self._inbox = Inbox(services.db, services.clock.now, CHANNEL)
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
+        self._background: set[asyncio.Task[None]] = set()  # paced messages waiting their turn
 
     # ------------------------------------------------------------------ entry points
     async def handle_update(self, payload: object) -> None:
@@ -73,30 +76,94 @@ class ZaloAdapter:
         """Apply one message once: a repeated delivery of the same message id is ignored.
 
         The message is written to the inbox before anything else; a crash before it is done
-        leaves it there and ``replay_unfinished`` handles it at the next start.
+        leaves it there and ``replay_unfinished`` handles it at the next start. A registered
+        person's message that must wait for its token (``domain.fairness``) waits in a task of
+        its own, in its chat's line: the caller (the polling loop) goes on with other people.
         """
+        handed_off = False
         try:
             if not message.private:
                 return  # the bot serves people one to one: a group gets no answer, no data
+            # Fairness first, before the inbox: a stranger's flood is dropped unstored (one
+            # short reply a minute, which also spares the monthly quota); a registered
+            # person's message is stored, then paced in its turn.
+            admission = self._admit(message) if replay is None else None
+            if admission is not None and not admission.kept:
+                if admission.verdict is Verdict.NOTICE:
+                    await self._send_notice(message, STRANGER_NOTICE)
+                return
             seq = replay.seq if replay else self._inbox.add(message.message_id, message.to_json())
             if seq is None:
                 log.info("Zalo message %s delivered again: ignored", message.message_id)
                 return
             self._inbox.started(message.message_id)
             key = message.chat_id
-            lock = self._locks.setdefault(key, asyncio.Lock())
             self._waiting[key] = self._waiting.get(key, 0) + 1
-            try:
-                async with lock:
-                    await self._handle(message, seq)
-            finally:
-                self._waiting[key] -= 1
-                if not self._waiting[key]:  # forget idle chats: memory stays flat
-                    del self._waiting[key], self._locks[key]
-            self._inbox.done(message.message_id)
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            paced = (
+                admission if admission is not None and admission.verdict is Verdict.PACE else None
+            )
+            turn = self._in_turn(message, seq, lock, paced)
+            if paced is not None:
+                handed_off = True
+                task = asyncio.create_task(self._in_background(message, turn))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+                await asyncio.sleep(0)  # the task queues on the chat's lock before we return
+                return
+            await turn
+        finally:
+            if not handed_off and self._on_processed is not None:
+                self._on_processed(message)
+
+    async def _in_turn(
+        self,
+        message: IncomingMessage,
+        seq: int | None,
+        lock: asyncio.Lock,
+        paced: Admission | None,
+    ) -> None:
+        """Handle ``message`` once the chat's earlier messages are through (and its token came)."""
+        key = message.chat_id
+        try:
+            async with lock:
+                if paced is not None:
+                    await self._pace(message, paced)
+                await self._handle(message, seq)
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:  # forget idle chats: memory stays flat
+                del self._waiting[key], self._locks[key]
+        self._inbox.done(message.message_id)
+
+    async def _in_background(self, message: IncomingMessage, turn: Awaitable[None]) -> None:
+        try:
+            await turn
+        except Exception:
+            log.exception("error while handling a paced Zalo message")
         finally:
             if self._on_processed is not None:
                 self._on_processed(message)
+
+    def _admit(self, message: IncomingMessage) -> Admission | None:
+        policy = self._runtime.fairness
+        return policy.admit((CHANNEL, message.user_id)) if policy is not None else None
+
+    async def _pace(self, message: IncomingMessage, admission: Admission) -> None:
+        """A registered person over their rate: told once, then answered in their turn."""
+        policy = self._runtime.fairness
+        assert policy is not None
+        if admission.notify:
+            await self._send_notice(message, SLOW_DOWN)
+        await policy.wait_turn(admission)
+
+    async def _send_notice(self, message: IncomingMessage, msgid: str) -> None:
+        policy = self._runtime.fairness
+        language = policy.language((CHANNEL, message.user_id)) if policy is not None else None
+        try:
+            await self._outbox.send_text(message.chat_id, translator_for(language)(msgid))
+        except Exception:  # the answers matter more than the notice
+            log.warning("could not send a fairness notice on Zalo", exc_info=True)
 
     async def replay_unfinished(self) -> int:
         """Handle the messages a previous run took in but never finished; how many."""
@@ -111,6 +178,10 @@ class ZaloAdapter:
     async def _handle(self, message: IncomingMessage, seq: int | None) -> None:
         identity = ChannelIdentity(CHANNEL, message.user_id, message.chat_id, message.display_name)
         me = self._services.accounts.load(identity)
+        if self._runtime.fairness is not None:  # now the bucket knows who wrote
+            self._runtime.fairness.learn(
+                (CHANNEL, message.user_id), registered=me.is_registered, language=me.language
+            )
         req = Request(self._services, self._runtime, me, ZALO, message_seq=seq)
         try:
             if not message.is_text:

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.zalo_runner import ZaloChannel, ZaloRunner, build_zalo, serve
 from domain.channels import ChannelRouter
 from domain.clock import FixedClock
+from domain.fairness import FairnessPolicy
 from domain.identity import ChannelIdentity
 from domain.reminders import RunSummary
 from domain.services import Services
@@ -126,6 +127,8 @@ async def _zalo_bot(
     clock: FixedClock,
     telegram: FakeTelegram,
     zalo: FakeZalo,
+    *,
+    fairness: FairnessPolicy | None = None,
     **settings: object,
 ) -> AsyncIterator[ZaloBot]:
     values: dict[str, object] = {
@@ -138,6 +141,7 @@ async def _zalo_bot(
     }
     values.update(settings)
     harness = BotHarness(make_settings(tmp_path, **values), clock, telegram)
+    harness.fairness = fairness
     harness.services.units.ensure_default_catalogue()
     await harness.start()
     bot = ZaloBot(harness, zalo)
@@ -148,16 +152,6 @@ async def _zalo_bot(
         await bot.stop()
         await harness.stop()
         harness.db.engine.dispose()
-
-
-@pytest.fixture
-async def zalo() -> AsyncIterator[FakeZalo]:
-    fake = FakeZalo(ZALO_TOKEN)
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture
