@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Column, UniqueConstraint, delete, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, SQLModel, select
 
 from storage.db import Database
@@ -53,7 +53,7 @@ class StoredUpdate:
 
 class Inbox:
     def __init__(self, db: Database, now: Callable[[], datetime], channel: str) -> None:
-        self._db = db
+        self.db = self._db = db
         self._now = now
         self._channel = channel
         self._added = 0
@@ -79,7 +79,10 @@ class Inbox:
             return None
         self._added += 1
         if self._added % 1000 == 0:
-            self.forget_old()
+            try:
+                self.forget_old()
+            except OperationalError as error:  # the update is stored: that is what matters
+                log.warning("could not drop old inbox rows: %s", error.orig)
         (seq,) = result.inserted_primary_key or (None,)
         return int(seq) if seq is not None else None
 
