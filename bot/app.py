@@ -21,7 +21,7 @@ from bot.context import (
     BotApplication,
     BotContext,
 )
-from bot.fair_queue import FairUpdateQueue
+from bot.fair_queue import FairUpdateQueue, shared_policy
 from bot.inbox import DurableUpdateQueue
 from bot.isolated import DataSource, IsolatedWorkshop
 from bot.processing import PerChatUpdateProcessor, ProcessedHook
@@ -77,14 +77,11 @@ def build_application(
     shared = runtime or Runtime(ChannelRouter({}))
     if fairness is not None:
         shared.fairness = fairness
-    elif shared.fairness is None and settings.fairness:
-        shared.fairness = FairnessPolicy()
+    policy = shared_policy(shared, enabled=settings.fairness)
     inbox = Inbox(services.db, services.clock.now, CHANNEL)
     queue = (
-        FairUpdateQueue(
-            inbox, shared.fairness, on_dropped=on_processed, default_language=settings.locale
-        )
-        if shared.fairness is not None
+        FairUpdateQueue(inbox, policy, on_dropped=on_processed, default_language=settings.locale)
+        if policy is not None
         else DurableUpdateQueue(inbox)
     )
 

@@ -1,4 +1,4 @@
-"""The command line: run, demo, db, units, invite, admins, i18n.
+"""The command line: run, demo, db, units, invite, focal, invites, people, admins, i18n.
 
 ``python -m bot`` with a token runs the bot; without one it starts the local demo.
 """
@@ -49,6 +49,29 @@ def _parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="print a one-time invite link for a unit")
     invite.add_argument("unit_code")
     invite.add_argument("--bot-username", help="bot username for the link (default: ask getMe)")
+
+    focal = sub.add_parser("focal", help="focal points")
+    focal_sub = focal.add_subparsers(dest="focal_command", required=True)
+    focal_list = focal_sub.add_parser("list", help="active focal points, with their ids")
+    focal_list.add_argument("--unit", help="one unit's code")
+    focal_remove = focal_sub.add_parser("remove", help="end a person's place in a unit")
+    focal_remove.add_argument("unit_code")
+    focal_remove.add_argument("person", nargs="+", help="their id on their channel, or name")
+
+    invites = sub.add_parser("invites", help="invite codes issued")
+    invites_sub = invites.add_subparsers(dest="invites_command", required=True)
+    invites_list = invites_sub.add_parser("list", help="open invites (--all: every one)")
+    invites_list.add_argument("--all", action="store_true")
+    invites_revoke = invites_sub.add_parser("revoke", help="make an open invite unusable")
+    invites_revoke.add_argument("invite_id", type=int)
+
+    people = sub.add_parser("people", help="personal data")
+    people_sub = people.add_subparsers(dest="people_command", required=True)
+    forget = people_sub.add_parser(
+        "forget", help="erase a person's name, ids and messages; keep their unit's reports"
+    )
+    forget.add_argument("person", help="telegram:<id>, zalo:<id>, or the id alone")
+    forget.add_argument("--yes", action="store_true", help="do it (without: say what it would do)")
 
     admins = sub.add_parser("admins", help="admins and office staff")
     admins_sub = admins.add_subparsers(dest="admins_command", required=True)
@@ -239,6 +262,10 @@ def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
         return _periods_command(services, args, t)
     if args.command == "export":
         return _export_command(services, args, settings)
+    if args.command in ("focal", "invites", "people"):
+        from bot import cli_data
+
+        return cli_data.people_command(services, args)
     if args.command == "admins":
         if args.admins_command == "list":
             for grant in services.accounts.list_grants():

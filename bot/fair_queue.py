@@ -33,6 +33,7 @@ from telegram import Bot, Update
 from telegram.constants import ChatType
 
 from bot.inbox import DurableUpdateQueue
+from commands.core import Runtime
 from domain.fairness import SLOW_DOWN, STRANGER_NOTICE, Admission, FairnessPolicy, Verdict
 from domain.i18n import translator_for
 from storage.inbox import Inbox
@@ -41,6 +42,13 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 DroppedHook = Callable[[object], None]
+
+
+def shared_policy(runtime: Runtime, *, enabled: bool) -> FairnessPolicy | None:
+    """The process's one policy (both channels count against it), made on first use."""
+    if runtime.fairness is None and enabled:
+        runtime.fairness = FairnessPolicy()
+    return runtime.fairness
 
 
 def sender_of(update: Update) -> tuple[str, str] | None:

@@ -32,5 +32,6 @@ def services_for(settings: Settings, db: Database, clock: Clock | None = None) -
         invite_ttl=settings.invite_ttl,
         tz=settings.tz,
         max_users_per_channel={"zalo": settings.zalo_max_users},
+        retention=settings.retention,
         **paths,
     )

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # A token bucket per sender before any database work (``domain.fairness``): strangers'
     # floods are dropped, a registered person typing faster than a person can is paced.
     fairness: bool = Field(default=True, alias="BOT_FAIRNESS")
+    # Inbound message texts (the inbox's copies of updates) are deleted after this many days.
+    retention_days: int = Field(default=90, ge=1, le=3650, alias="BOT_RETENTION_DAYS")
     forms_dir: Path | None = Field(default=None, alias="BOT_FORMS_DIR")
     calendar_file: Path | None = Field(default=None, alias="BOT_CALENDAR_FILE")
     # Telegram webhook mode (`python -m bot run --webhook`, behind a reverse proxy).
@@ -228,6 +230,10 @@ class Settings(BaseSettings):
     @property
     def invite_ttl(self) -> timedelta:
         return timedelta(days=self.invite_ttl_days)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
 
     @property
     def file_base_url(self) -> str:

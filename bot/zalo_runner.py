@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.app import WARM_CHARTS_KEY, build_application, start_polling, stop_polling
 from bot.context import BotApplication
+from bot.fair_queue import shared_policy
 from bot.files import FileServer, FileShelf
 from bot.isolated import DataSource, IsolatedWorkshop
 from bot.logging_setup import configure_logging
@@ -100,6 +101,7 @@ def build_zalo(
     host, port = _files_listen(settings)
     shelf = FileShelf(getattr(settings, "public_base_url", None) or "")
     files = FileServer(shelf, host, port)
+    shared_policy(runtime, enabled=settings.fairness)  # Zalo alone has no Telegram to make it
     adapter = ZaloAdapter(
         services, outbox, runtime, publish=shelf.publish, on_processed=on_processed
     )

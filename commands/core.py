@@ -181,6 +181,7 @@ ORDER = (
     "answers",
     "export",
     "invite",
+    "remove",
     "reopen",
     "adhoc",
 )

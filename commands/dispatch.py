@@ -7,7 +7,7 @@ once, whichever channel the person used.
 
 from __future__ import annotations
 
-from commands import admin, broadcast, calendar, office, overview, people, reports
+from commands import admin, broadcast, calendar, focal, office, overview, people, reports
 from commands.core import Command, Request, declared
 from commands.texts import STALE_CHOICE
 from domain.broadcasts import Attachment, BroadcastQueued
@@ -17,7 +17,7 @@ from domain.forms.text import fold_words
 from domain.reporting import SubmissionNotice
 
 # Importing the modules declares their commands; the names are kept for the linters.
-MODULES = (admin, broadcast, calendar, office, overview, people, reports)
+MODULES = (admin, broadcast, calendar, focal, office, overview, people, reports)
 
 FORM_SCOPE = "form"
 

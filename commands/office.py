@@ -13,6 +13,7 @@ from domain.conversation import FileOut, Outcome, Reply
 from domain.errors import DomainError
 from domain.forms import engine
 from domain.i18n import N_
+from domain.lifecycle import person_name
 from domain.periods import PeriodView
 from domain.rich import Rich, bold, code, join
 
@@ -57,7 +58,7 @@ async def answers(req: Request) -> Outcome:
             "submitted (version {version}) on {when} by {person}",
             version=snapshot.version,
             when=t.datetime(snapshot.submitted_at) if snapshot.submitted_at else "",
-            person=snapshot.submitted_by or "",
+            person=person_name(snapshot.submitted_by, t),
         ),
         "draft": t("in progress (draft)"),
         "not_started": t("not started"),

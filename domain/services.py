@@ -13,6 +13,7 @@ from domain.broadcasts import BroadcastService, PeriodChoice
 from domain.calendar import DEFAULT_CALENDAR, CalendarConfig, load_calendar
 from domain.clock import Clock
 from domain.forms import DEFAULT_FORMS_DIR, Form, load_forms
+from domain.lifecycle import DEFAULT_RETENTION, DataLifecycle
 from domain.periods import PeriodService
 from domain.registration import RegistrationService
 from domain.reminders import ReminderService
@@ -35,6 +36,7 @@ class Services:
     reporting: ReportingService
     reminders: ReminderService
     broadcasts: BroadcastService
+    lifecycle: DataLifecycle
 
 
 def build_services(
@@ -48,6 +50,7 @@ def build_services(
     forms_dir: Path = DEFAULT_FORMS_DIR,
     calendar_path: Path = DEFAULT_CALENDAR,
     max_users_per_channel: Mapping[str, int] | None = None,
+    retention: timedelta = DEFAULT_RETENTION,
 ) -> Services:
     """Build every service; broken form or calendar definitions raise here, before start."""
     zone = tz or ZoneInfo("Asia/Ho_Chi_Minh")
@@ -79,6 +82,7 @@ def build_services(
             submission_status=ReportSubmissionStatus(periods, reporting),
             default_language=default_language,
         ),
+        lifecycle=DataLifecycle(db, clock, retention=retention),
     )
 
 

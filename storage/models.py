@@ -59,6 +59,9 @@ class Account(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column())
     last_seen_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     unreachable_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Set by `people forget`: name and channel ids erased; the row stays so that the reports
+    # the person submitted keep an author ("a former focal point").
+    forgotten_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
 class FocalPoint(SQLModel, table=True):
@@ -102,6 +105,9 @@ class Invite(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_utc_column())
     used_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     used_by_account_id: int | None = Field(default=None, foreign_key="account.id")
+    # A revoked invite also expires at once (at its creation): redemption refuses it.
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    revoked_by: str = Field(default="", max_length=100)
 
 
 class RegistrationAttempt(SQLModel, table=True):

@@ -26,6 +26,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from bot.zalo_runner import build_zalo
+from commands.core import Runtime
+from domain.channels import ChannelRouter
 from domain.clock import FixedClock
 from domain.fairness import SLOW_DOWN, STRANGER_NOTICE, FairnessConfig, FairnessPolicy
 from domain.i18n import translator_for
@@ -34,11 +37,11 @@ from standin.telegram import FakeTelegram
 from standin.zalo import FakeZalo
 from storage.inbox import InboundUpdate
 from storage.models import Account, Answer, Role
-from tests.conftest import ADMIN_ID, running_harness
+from tests.conftest import ADMIN_ID, open_services, running_harness
 from tests.forms_helpers import DISTRICT_ANSWERS, TYPED_ANSWERS, answer, current_question
 from tests.forms_helpers import register as register_telegram
 from tests.harness import BotHarness, ChatUser
-from tests.zalo.conftest import ZaloBot, ZaloUser, _zalo_bot
+from tests.zalo.conftest import ZaloBot, ZaloUser, _zalo_bot, serving_settings
 
 VI = translator_for("vi")
 UNIT = "huyen-muong-te"
@@ -384,3 +387,18 @@ def test_the_index_names_real_tests() -> None:
         module = importlib.import_module(module_name)
         for name in names:
             assert callable(getattr(module, name, None)), f"{module_name}.{name} is gone"
+
+
+async def test_zalo_alone_gets_the_policy_too(
+    tmp_path: Path, clock: FixedClock, zalo: FakeZalo
+) -> None:
+    """``python -m bot zalo`` builds no Telegram Application: build_zalo makes the policy."""
+    settings = serving_settings(tmp_path, zalo, BOT_FAIRNESS="on")
+    services = open_services(tmp_path / "alone.sqlite3", clock)
+    runtime = Runtime(ChannelRouter({}))
+    channel = build_zalo(settings, services, runtime)
+    try:
+        assert isinstance(runtime.fairness, FairnessPolicy)
+    finally:
+        await channel.client.aclose()
+        services.db.engine.dispose()

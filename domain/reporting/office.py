@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import literal
+from sqlalchemy import case, literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, exists, select
 
@@ -19,9 +19,17 @@ from domain.errors import DomainError
 from domain.forms import engine
 from domain.i18n import N_
 from domain.identity import UnitRef
+from domain.lifecycle import FORMER_FOCAL_POINT
 from domain.periods import PeriodView
 from domain.reporting.records import ReportRecords
 from storage.models import Account, Answer, Report, ReportVersion, Unit
+
+# Who gave an answer or sent a report; a forgotten person is "a former focal point" (translated
+# where shown, ``domain.lifecycle.person_name``).
+_AUTHOR = case(
+    (col(Account.forgotten_at).is_not(None), literal(FORMER_FOCAL_POINT)),
+    else_=col(Account.display_name),
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,7 @@ class OfficeViews(ReportRecords):
             ):
                 drafts.setdefault(report_id, []).append((key, value_json, skipped, by))
             names: dict[int | None, str] = dict(
-                db.execute(sa_select(col(Account.id), col(Account.display_name))).all()
+                db.execute(sa_select(col(Account.id), _AUTHOR)).all()
             )
         snapshots: list[ReportSnapshot] = []
         for unit in units:
@@ -192,13 +200,13 @@ class OfficeViews(ReportRecords):
         version = self._latest_version(session, report)
         # Only the people this report names: reading every account here made snapshots() of
         # 10,000 units read 10,000 x 10,000 rows.
-        people = select(Account.id, Account.display_name)
+        people = sa_select(col(Account.id), _AUTHOR)
         if version is not None:
-            people = people.where(Account.id == version.submitted_by_account_id)
+            people = people.where(col(Account.id) == version.submitted_by_account_id)
         else:
             people = people.join(Answer, col(Answer.answered_by_account_id) == col(Account.id))
-            people = people.where(Answer.report_id == report.id).distinct()
-        names: dict[int | None, str] = dict(session.exec(people).all())
+            people = people.where(col(Answer.report_id) == report.id).distinct()
+        names: dict[int | None, str] = {row[0]: row[1] for row in session.execute(people)}
         if version is not None:
             return ReportSnapshot(
                 unit_ref(unit),
