@@ -1,4 +1,4 @@
-"""The command line: run, demo, db, units, invite, focal, invites, people, admins, i18n.
+"""The command line: run, demo, health, db, units, invite, focal, invites, people, admins, i18n.
 
 ``python -m bot`` with a token runs the bot; without one it starts the local demo.
 """
@@ -35,9 +35,24 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="local demo: Bot API stand-in + bot + terminal chat")
     demo.add_argument("--database", help="SQLAlchemy URL (default: a fresh demo database)")
 
-    db = sub.add_parser("db", help="database schema")
+    health = sub.add_parser(
+        "health", help="is the running bot receiving updates, and the database sound (exit 0/1)"
+    )
+    health.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    db = sub.add_parser("db", help="database schema, backups, checks")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply Alembic migrations up to head")
+    backup = db_sub.add_parser(
+        "backup", help="copy the database while the bot runs (SQLite's online backup API)"
+    )
+    backup.add_argument("path", help="the backup file, or a folder (path/) for a dated one")
+    restore = db_sub.add_parser(
+        "restore", help="put a backup in place of the database (refused while a bot runs)"
+    )
+    restore.add_argument("path", type=Path)
+    db_check = db_sub.add_parser("check", help="PRAGMA integrity_check (and foreign keys)")
+    db_check.add_argument("path", type=Path, nargs="?", help="a backup (default: the database)")
 
     units = sub.add_parser("units", help="the units catalogue")
     units_sub = units.add_subparsers(dest="units_command", required=True)
@@ -170,18 +185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             if missing:
                 print(f"configuration error: --webhook needs {', '.join(missing)}", file=sys.stderr)
                 return EXIT_CONFIG
-            run_webhook(settings)
-            return 0
+            return run_webhook(settings)
         from domain.calendar import CalendarError
         from domain.forms import FormDefinitionError
 
         try:
-            run_polling(settings)
+            return run_polling(settings)
         except (FormDefinitionError, CalendarError) as error:
             for problem in error.problems:
                 print(problem, file=sys.stderr)
             return EXIT_CONFIG
-        return 0
+    if command == "health" or (command == "db" and args.db_command != "upgrade"):
+        # Before the database is opened: these must not migrate it or seed the catalogue.
+        from bot import cli_ops
+
+        return cli_ops.health(settings, args) if command == "health" else cli_ops.db(settings, args)
     from domain.calendar import CalendarError
     from domain.forms import FormDefinitionError
 

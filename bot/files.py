@@ -13,7 +13,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -93,16 +93,21 @@ class FileShelf:
 
 
 class FileServer:
-    """Run a ``FileShelf``'s web server on ``host:port`` (tests use port 0)."""
+    """Run a ``FileShelf``'s web server on ``host:port`` (tests use port 0); ``routes`` adds
+    GET routes before it starts (``/healthz``)."""
 
     def __init__(self, shelf: FileShelf, host: str, port: int) -> None:
         self.shelf = shelf
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
         self.address: tuple[str, int] | None = None
+        self.routes: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.shelf.app(), access_log=None)
+        app = self.shelf.app()
+        for path, handler in self.routes.items():
+            app.router.add_get(path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         bound = self._runner.addresses[0]

@@ -15,10 +15,17 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aiohttp import web
 
-from bot.app import WARM_CHARTS_KEY, build_application, start_polling, stop_polling
+from bot.app import (
+    WARM_CHARTS_KEY,
+    allowed_updates,
+    build_application,
+    start_polling,
+    stop_polling,
+)
 from bot.context import BotApplication
 from bot.fair_queue import shared_policy
 from bot.files import FileServer, FileShelf
@@ -26,6 +33,8 @@ from bot.isolated import DataSource, IsolatedWorkshop
 from bot.logging_setup import configure_logging
 from bot.runtime import open_database, services_for
 from bot.settings import Settings
+from bot.supervision import HEALTH_PATH, Supervisor, UpdateLoopError, hold_database
+from bot.watchdog import GaveUp
 from commands.core import Runtime
 from domain.channel_health import ChannelHealthBoard
 from domain.channels import ChannelRouter
@@ -35,6 +44,8 @@ from domain.reminders import ReminderService
 from domain.services import Services
 from handlers.notifier import TelegramNotifier
 from scheduler.reminders import ReminderScheduler
+from storage.db import WriteHealth
+from storage.lock import DatabaseLock
 from zalo import CHANNEL
 from zalo.adapter import ZaloAdapter
 from zalo.broadcast import attach_delivery
@@ -46,7 +57,7 @@ from zalo.polling import poll_forever
 from zalo.quota import MessageQuota, QuotaNoticeRouter, QuotaWarnings, UserCapNotices
 from zalo.store import ZaloStore
 from zalo.updates import IncomingMessage
-from zalo.webhook import webhook_app
+from zalo.webhook import Handler, webhook_app
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +76,7 @@ class ZaloChannel:
     adapter: ZaloAdapter
     files: FileServer
     delivery: DeliveryEngine | None = None  # announcements, when Zalo runs alone
+    writes: WriteHealth | None = None  # the database's write health (an update is retried)
 
 
 def build_zalo(
@@ -111,7 +123,9 @@ def build_zalo(
         lambda t: zalo_status_lines(quota, t, health=router.health, reminders=services.reminders)
     )
     runtime.zalo_bot_url = getattr(settings, "zalo_bot_url", None)
-    return ZaloChannel(client, store, quota, outbox, notifier, adapter, files, delivery)
+    return ZaloChannel(
+        client, store, quota, outbox, notifier, adapter, files, delivery, services.db.writes
+    )
 
 
 def zalo_status_lines(
@@ -165,6 +179,8 @@ class ZaloRunner:
         self._task: asyncio.Task[None] | None = None
         self._web: web.AppRunner | None = None
         self.webhook_url: str | None = None  # where the server listens (tests read the port)
+        self.last_update_at: datetime | None = None  # for ``health``
+        self.health: Handler | None = None  # /healthz on the webhook server, when set
 
     async def start(self) -> None:
         client, settings = self.channel.client, self._settings
@@ -184,9 +200,15 @@ class ZaloRunner:
         if settings.zalo_webhook_url and settings.zalo_webhook_secret is not None:
             secret = settings.zalo_webhook_secret.get_secret_value()
             path = settings.zalo_webhook_path
-            self._web = web.AppRunner(
-                webhook_app(self.channel.adapter, secret, path), access_log=None
+            app = webhook_app(
+                self.channel.adapter,
+                secret,
+                path,
+                writes=self.channel.writes,
+                on_update=self._updated,
+                health=self.health,
             )
+            self._web = web.AppRunner(app, access_log=None)
             await self._web.setup()
             host, port = settings.zalo_listen
             site = web.TCPSite(self._web, host, port)
@@ -197,10 +219,28 @@ class ZaloRunner:
             log.info("Zalo bot %s: webhook on %s", me.get("account_name", ""), self.webhook_url)
         else:
             await client.delete_webhook()
-            self._task = asyncio.create_task(
-                poll_forever(client, self.channel.adapter, timeout=self._poll_timeout)
-            )
+            self.restart_polling()
             log.info("Zalo bot %s: polling", me.get("account_name", ""))
+
+    def restart_polling(self) -> None:
+        """Start the polling task (again, when the watchdog saw it end)."""
+        self._task = asyncio.create_task(
+            poll_forever(
+                self.channel.client,
+                self.channel.adapter,
+                timeout=self._poll_timeout,
+                writes=self.channel.writes,
+                on_update=self._updated,
+            ),
+            name="zalo:polling",
+        )
+
+    @property
+    def polling_task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def _updated(self) -> None:
+        self.last_update_at = datetime.now(UTC)
 
     async def stop(self) -> None:
         if self.channel.delivery is not None:
@@ -229,13 +269,36 @@ async def serve(
     stop: asyncio.Event,
     *,
     telegram: bool = True,
+    telegram_webhook: bool = False,
     poll_timeout: int = 30,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Run Zalo (and Telegram, if ``telegram`` and its token is set) until ``stop`` is set."""
+    """Run Zalo (and Telegram, if ``telegram`` and its token is set) until ``stop`` is set.
+
+    Every update loop is watched (``bot.supervision``): one that stops is restarted, and when
+    restarting does not help this raises ``UpdateLoopError`` so that the process exits non-zero.
+    """
+    lock = hold_database(settings)  # a restore in progress finishes first
+    try:
+        await _serve(settings, stop, lock, telegram, telegram_webhook, poll_timeout, on_ready)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    lock: DatabaseLock | None,
+    telegram: bool,
+    telegram_webhook: bool,
+    poll_timeout: int,
+    on_ready: Callable[[], None] | None,
+) -> None:
     db = open_database(settings)
     services = services_for(settings, db)
     services.units.ensure_default_catalogue()
+    supervisor = Supervisor(settings, services, lock)
     workshop = IsolatedWorkshop(DataSource.from_settings(settings))
     runtime = Runtime(ChannelRouter({}), workshop)
     router = runtime.router  # office notices and reminders reach each person's channel
@@ -245,21 +308,36 @@ async def serve(
         application = build_application(settings, services, run_scheduler=False, runtime=runtime)
         application.bot_data[WARM_CHARTS_KEY] = True
         router.add("telegram", TelegramNotifier(application.bot))
-        await start_polling(application, poll_timeout=min(poll_timeout, 10))
+        timeout = min(poll_timeout, 10)
+        if telegram_webhook:
+            await start_webhook(application, settings)
+        else:
+            await start_polling(application, poll_timeout=timeout)
+        supervisor.telegram(application, webhook=telegram_webhook, poll_timeout=timeout)
     runner: ZaloRunner | None = None
-    scheduler = ReminderScheduler(services.reminders, router, services.tz)
+    scheduler = ReminderScheduler(
+        services.reminders,
+        router,
+        services.tz,
+        interval_seconds=settings.reminder_interval_seconds,
+    )
     try:
         if settings.zalo_bot_token is not None:
-            runner = ZaloRunner(
-                settings, build_zalo(settings, services, runtime), poll_timeout=poll_timeout
-            )
+            channel = build_zalo(settings, services, runtime)
+            channel.files.routes[HEALTH_PATH] = supervisor.healthz
+            runner = ZaloRunner(settings, channel, poll_timeout=poll_timeout)
+            runner.health = supervisor.healthz
             await runner.start()
+            supervisor.zalo(runner)
         scheduler.start()
+        # /healthz: on the Zalo servers when Zalo runs, else on BOT_FILES_LISTEN for a webhook.
+        await supervisor.start(health_server=telegram_webhook and runner is None)
         workshop.warm()  # the first /status then answers without waiting for matplotlib
         if on_ready is not None:
             on_ready()
-        await _until_stopped(stop, runner, zalo_alone=application is None)
+        await _until_stopped(stop, runner, supervisor, zalo_alone=application is None)
     finally:
+        await supervisor.stop()
         scheduler.shutdown()
         if runner is not None:
             await runner.stop()
@@ -269,25 +347,67 @@ async def serve(
         db.engine.dispose()
 
 
+async def start_webhook(application: BotApplication, settings: Settings) -> None:
+    """Receive Telegram's updates on TELEGRAM_WEBHOOK_URL (behind a reverse proxy).
+
+    PTB's webhook server answers 403 to a request without the right
+    ``X-Telegram-Bot-Api-Secret-Token`` header, so only Telegram can deliver updates.
+    """
+    assert settings.telegram_webhook_url is not None
+    assert settings.telegram_webhook_secret is not None
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    assert application.updater is not None
+    host, port = settings.telegram_listen
+    await application.updater.start_webhook(
+        listen=host,
+        port=port,
+        url_path=settings.telegram_webhook_path,
+        webhook_url=settings.telegram_webhook_url,
+        secret_token=settings.telegram_webhook_secret.get_secret_value(),
+        allowed_updates=allowed_updates(),
+    )
+
+
 async def _until_stopped(
-    stop: asyncio.Event, runner: ZaloRunner | None, *, zalo_alone: bool
+    stop: asyncio.Event,
+    runner: ZaloRunner | None,
+    supervisor: Supervisor,
+    *,
+    zalo_alone: bool,
 ) -> None:
-    """Wait for ``stop``. When Zalo is the only channel, a refused token ends the wait too,
-    with ZaloTokenError: a process that can reach no one must exit, not idle on."""
-    if runner is None or not zalo_alone:
-        await stop.wait()
-        return
-    stopped = asyncio.ensure_future(stop.wait())
-    refused = asyncio.ensure_future(runner.channel.client.wait_refused())
-    await asyncio.wait({stopped, refused}, return_when=asyncio.FIRST_COMPLETED)
-    stopped.cancel()
-    if refused.done():
-        raise refused.result()
-    refused.cancel()
+    """Wait for ``stop``. A watchdog that gave up ends the wait with UpdateLoopError; when
+    Zalo is the only channel, a refused token ends it too, with ZaloTokenError: a process
+    that can reach no one must exit, not idle on."""
+    waits: dict[str, asyncio.Future[object]] = {
+        "stop": asyncio.ensure_future(stop.wait()),
+        "gave_up": asyncio.ensure_future(supervisor.gave_up()),
+    }
+    if runner is not None and zalo_alone:
+        waits["refused"] = asyncio.ensure_future(runner.channel.client.wait_refused())
+    try:
+        await asyncio.wait(waits.values(), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits.values():
+            if not waiting.done():
+                waiting.cancel()
+    refused, gave_up = waits.get("refused"), waits["gave_up"]
+    if refused is not None and refused.done() and not refused.cancelled():
+        error = refused.result()
+        assert isinstance(error, ZaloTokenError)
+        raise error
+    if gave_up.done() and not gave_up.cancelled():
+        given = gave_up.result()
+        assert isinstance(given, GaveUp)
+        raise UpdateLoopError(given)
 
 
-def run_channels(settings: Settings, *, telegram: bool = True) -> int:
-    """``python -m bot run`` with ZALO_BOT_TOKEN (both channels), or ``python -m bot zalo``."""
+def run_channels(
+    settings: Settings, *, telegram: bool = True, telegram_webhook: bool = False
+) -> int:
+    """``python -m bot run [--webhook]`` (each channel configured), or ``python -m bot zalo``."""
     configure_logging(settings.secrets())
 
     async def main() -> None:
@@ -296,11 +416,14 @@ def run_channels(settings: Settings, *, telegram: bool = True) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, stop.set)
-        await serve(settings, stop, telegram=telegram)
+        await serve(settings, stop, telegram=telegram, telegram_webhook=telegram_webhook)
 
     try:
         asyncio.run(main())
     except ZaloError as error:
         print(f"configuration error: Zalo refused the bot: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except UpdateLoopError as error:
+        print(f"error: {error}; exiting for a supervisor to restart the bot", file=sys.stderr)
+        return error.gave_up.status
     return 0
