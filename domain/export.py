@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from domain.forms.definition import Form, Question
 from domain.forms.parsing import format_value
 from domain.i18n import Translator
+from domain.lifecycle import person_name
 from domain.periods import PeriodView
 from domain.reporting import ReportingService, ReportSnapshot
 
@@ -126,7 +127,7 @@ def table(sheet: ExportSheet, t: Translator) -> tuple[list[str], list[list[Any]]
                 _kind_label(snap.unit.kind, t),
                 _status_label(snap, t),
                 when,
-                snap.submitted_by or "",
+                person_name(snap.submitted_by, t),  # "a former focal point" translated
                 on_time,
                 *values,
             ]

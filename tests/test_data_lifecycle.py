@@ -4,6 +4,8 @@ pruned after BOT_RETENTION_DAYS; each in the audit log."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import sqlite3
@@ -16,6 +18,8 @@ from sqlmodel import select
 from bot.cli import main
 from bot.settings import ConfigError, load_settings
 from domain.clock import FixedClock
+from domain.export import period_sheet, write_csv
+from domain.i18n import translator_for
 from domain.identity import ChannelIdentity
 from domain.registration import RegistrationError
 from scheduler.retention import RetentionJob
@@ -226,6 +230,14 @@ async def test_forget_erases_the_person_and_keeps_the_units_report(
     answers = "\n".join(m.plain_text for m in await admin.send(f"/answers {UNIT}"))
     assert "bởi một đầu mối cũ" in answers or "một đầu mối cũ" in answers
     assert "1.250" in answers or "1250" in answers
+    vi = translator_for("vi", harness.services.tz)
+    period = harness.services.periods.resolve("six_month:2023")
+    assert period is not None
+    sheet = period_sheet(harness.services.reporting, period, "vi")
+    rows = list(csv.reader(io.StringIO(write_csv(sheet, vi).decode("utf-8-sig"))))
+    by = rows[0].index(vi("By"))
+    (row,) = [row for row in rows if row and row[0] == UNIT]
+    assert row[by] == "một đầu mối cũ"  # the export names no one either
     actions = _actions(harness)
     assert ("cli", "person.forget", f"telegram:forgotten-{account_id}") in actions
     assert (f"telegram:forgotten-{account_id}", "focal_point.register", UNIT) in actions
