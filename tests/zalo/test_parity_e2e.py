@@ -51,6 +51,7 @@ ARGS = {
     "reopen": f"{UNIT} six_month:2023",
     "adhoc": "1/1/2030 Kiểm tra",
     "acks": "1",
+    "remove": f"{UNIT} Không-Có-Ai",  # nobody by that name: the unit's focal points are listed
 }
 
 
@@ -96,6 +97,7 @@ def facts(command: str, role: str) -> list[str]:
         "invite": ["Sở Y tế"],
         "reopen": [UNIT],
         "adhoc": ["ad_hoc:"],
+        "remove": ["Đầu mối Telegram", "Đầu mối Zalo"],
     }
     return expected[command]
 
