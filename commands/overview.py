@@ -21,7 +21,7 @@ from domain.overview import (
 from domain.rich import Rich, bold, code, join
 from domain.units import roster
 
-AUDIT_DEFAULT, AUDIT_MAX = 20, 50
+AUDIT_DEFAULT, AUDIT_MAX, AUDIT_MAX_PAGE = 20, 50, 10_000
 
 
 @command(
@@ -110,21 +110,36 @@ async def units(req: Request) -> Outcome:
     return say(join("\n", [header, *lines]))
 
 
-@command("audit", N_("Recent admin actions"), Audience.OFFICE, usage="[n]")
+@command("audit", N_("Recent admin actions"), Audience.OFFICE, usage="[n] [page]")
 async def audit(req: Request) -> Outcome:
-    """The last admin actions (at most 50)."""
+    """The last admin actions, at most 50 a page: a long log is read page by page, never
+    built into one huge reply."""
     t = req.t
-    limit = AUDIT_DEFAULT
+    limit, page = AUDIT_DEFAULT, 1
     if req.args:
         wanted = bounded_int(req.args[0], 1, AUDIT_MAX)
         if wanted is None:
             return say(t("Please give a number from 1 to {max}, e.g. /audit 20.", max=AUDIT_MAX))
         limit = wanted
-    entries = recent_actions(req.services.db, limit)
+    if len(req.args) > 1:
+        wanted = bounded_int(req.args[1], 1, AUDIT_MAX_PAGE)
+        if wanted is None:
+            return say(
+                t(
+                    "Please give a page from 1 to {max}, e.g. /audit 20 2 for the 20 before "
+                    "the last 20.",
+                    max=AUDIT_MAX_PAGE,
+                )
+            )
+        page = wanted
+    found = recent_actions(req.services.db, limit + 1, skip=(page - 1) * limit)
+    entries = found[:limit]
     if not entries:
-        return say(t("No actions recorded yet."))
-    lines = [
+        return say(t("No actions recorded yet.") if page == 1 else t("No older actions."))
+    lines: list[str | Rich] = [
         f"{t.datetime(entry.at)} — {entry.actor}: " + code(entry.action) + f" {entry.target}"
         for entry in entries
     ]
+    if len(found) > limit and page < AUDIT_MAX_PAGE:
+        lines.append(t("Older actions: /audit {n} {page}", n=limit, page=page + 1))
     return say(join("\n", lines))

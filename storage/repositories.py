@@ -114,10 +114,11 @@ def failed_attempts_since(
 
 
 # --- audit -------------------------------------------------------------------------------------
-def recent_audit(session: Session, limit: int) -> Sequence[AuditEntry]:
+def recent_audit(session: Session, limit: int, offset: int = 0) -> Sequence[AuditEntry]:
     return session.exec(
         select(AuditEntry)
         .order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+        .offset(offset)
         .limit(limit)
     ).all()
 

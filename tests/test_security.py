@@ -334,6 +334,28 @@ async def test_numeric_arguments_out_of_range_get_a_friendly_reply(
     assert both.telegram.telegram.bad_requests == []
 
 
+async def test_the_audit_log_is_read_page_by_page(both: ZaloBot, time: Time) -> None:
+    """/audit never builds a huge reply: 50 at most, then the next page."""
+    admin, zalo_admin = await _admins(both)
+    for _ in range(70):
+        both.services.registration.create_invite(UNIT, actor="test")
+    first = (await admin.send("/audit 50"))[0].plain_text
+    assert first.count("invite.create") == 50
+    assert first.endswith("/audit 50 2")
+    time.now += 1
+    second = (await zalo_admin.send("/audit 50 2"))[0]
+    assert second.count("invite.create") == 20 and "role.grant" in second
+    assert "/audit 50 3" not in second  # nothing older
+    time.now += 1
+    beyond = (await admin.send("/audit 50 9999"))[0].plain_text
+    assert beyond == "Không còn thao tác nào cũ hơn."
+    time.now += 1
+    for text in ("/audit 20 0", "/audit 20 99999999999", "/audit 20 ²"):
+        replies = [m.plain_text for m in await admin.send(text)] + await zalo_admin.send(text)
+        assert all("từ 1 đến 10000" in reply for reply in replies), (text, replies)
+        time.now += 1
+
+
 @pytest.mark.parametrize("typed", ["/", "/ ", "//", "/@", "/<b>"])
 async def test_a_slash_alone_on_zalo_gets_a_reply(both: ZaloBot, time: Time, typed: str) -> None:
     focal = both.user("9005", "Đầu mối")
