@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from bot.settings import load_settings
 from bot.zalo_runner import build_zalo
 from commands.core import Runtime
 from domain.channels import ChannelRouter
@@ -379,6 +380,13 @@ async def test_nothing_foreign_is_revealed_to_a_stranger(both: ZaloBot, time: Ti
             assert "Mường Tè" not in reply and unit.name_vi not in reply, (text, reply)
     identity = ChannelIdentity("zalo", "9006", "9006", "Người tò mò")
     assert not both.services.accounts.load(identity).is_registered
+
+
+def test_every_server_listens_on_loopback_by_default() -> None:
+    """The webhooks and the file server sit behind a reverse proxy unless told otherwise."""
+    settings = load_settings(TELEGRAM_BOT_TOKEN="12345:telegram-secret")
+    hosts = {settings.telegram_listen[0], settings.zalo_listen[0], settings.files_listen[0]}
+    assert hosts == {"127.0.0.1"}
 
 
 # --------------------------------------------------------------------------- the index
