@@ -86,8 +86,10 @@ def add_units_with_focal_points(
     prefix: str = "bench",
     first_user_id: int = 1_000_000,
     kind: UnitKind | None = None,
+    channel: str = "telegram",
 ) -> list[BenchUnit]:
-    """``count`` active units (``kind``, or the province's mix), each with one focal point."""
+    """``count`` active units (``kind``, or the province's mix), each with one focal point
+    registered on ``channel`` (user ids, and so chat ids, are unique per channel only)."""
     codes = [f"{prefix}-{n:05d}" for n in range(count)]
     kinds = [kind or kind_of(n) for n in range(count)]
     _insert(
@@ -112,7 +114,7 @@ def add_units_with_focal_points(
         "account",
         [
             {
-                "channel": "telegram",
+                "channel": channel,
                 "external_id": str(user_id),
                 "chat_id": str(user_id),
                 "display_name": f"Đầu mối {user_id}",
@@ -134,7 +136,7 @@ def add_units_with_focal_points(
             int(external): account_id
             for external, account_id in connection.execute(
                 select(account_t.c.external_id, account_t.c.id).where(
-                    account_t.c.channel == "telegram"
+                    account_t.c.channel == channel
                 )
             ).all()
         }

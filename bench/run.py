@@ -1,9 +1,9 @@
 """Run the benchmarks and print a table of figures.
 
-    python -m bench.run                  # every benchmark at full size (about 25 minutes)
-    python -m bench.run --quick          # small sizes, about a minute
+    python -m bench.run                  # every benchmark at full size (about 30 minutes)
+    python -m bench.run --quick          # small sizes, about a minute and a half
     python -m bench.run --only planning  # one benchmark (forms, planning, startup, export,
-                                         # broadcast); repeatable
+                                         # mixed_broadcast, broadcast); repeatable
 
 Each benchmark module has ``run(quick=...) -> list[Figure]``; ``bench/broadcast.py`` (another
 engineer's, a script of its own) runs as a subprocess and its printed figures are picked up.
@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import export, forms, planning, startup
+from bench import export, forms, mixed_broadcast, planning, startup
 from bench.common import ROOT, Figure, render_table
 
 Runner = Callable[..., list[Figure]]
@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, Runner] = {
     "planning": planning.run,
     "startup": startup.run,
     "export": export.run,
+    "mixed_broadcast": mixed_broadcast.run,
 }
 
 
@@ -71,7 +72,7 @@ def broadcast(*, quick: bool = False) -> list[Figure]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a minute and a half)")
     parser.add_argument(
         "--only",
         action="append",

@@ -101,6 +101,8 @@ class FakeZalo:
         self.calls: Counter[str] = Counter()
         #: HTTP status of every webhook delivery, in order.
         self.deliveries: list[int] = []
+        #: Called with every ZaloSent as it is recorded (a benchmark times replies with it).
+        self.listeners: list[Callable[[ZaloSent], None]] = []
         self.webhook: JSON = {}
         self._users: dict[str, str] = {}
         self._blocked: set[str] = set()
@@ -322,7 +324,10 @@ class FakeZalo:
 
     def _record(self, method: str, chat_id: str, text: str, photo: str | None = None) -> JSON:
         message_id = f"{next(self._ids):032x}"
-        self.sent.append(ZaloSent(method, chat_id, message_id, text, photo))
+        sent = ZaloSent(method, chat_id, message_id, text, photo)
+        self.sent.append(sent)
+        for listener in self.listeners:
+            listener(sent)
         return {"message_id": message_id, "date": int(time.time() * 1000)}
 
     def _get_me(self, params: JSON) -> JSON:
