@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install demo clean
+.PHONY: run test lint install demo clean fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The explorer of tests/test_fuzz_updates.py, long: fresh sequences each run.
+FUZZ_EXAMPLES ?= 400
+fuzz: $(STAMP)
+	VSTBPN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q \
+		tests/test_fuzz_updates.py --hypothesis-show-statistics
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
