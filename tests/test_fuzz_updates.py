@@ -29,6 +29,7 @@ more with fresh randomness, and prints how to replay a failure (``@reproduce_fai
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import logging
@@ -213,6 +214,7 @@ STARTS = ("recommendations", "has_female_key_leader", "activity_forms")
 def _template(a_until: str) -> Path:
     """A database with the units, the ten people and both reports seeded, made once."""
     folder = Path(tempfile.mkdtemp(prefix="vstbpn-fuzz-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     settings = make_settings(folder)
     db = open_test_database(settings)
     services = services_for(settings, db, FixedClock(NOW))
