@@ -42,6 +42,7 @@ from domain.delivery import DeliveryEngine
 from domain.i18n import Translator
 from domain.reminders import ReminderService
 from domain.services import Services
+from handlers.broadcast import stop_delivery
 from handlers.notifier import TelegramNotifier
 from scheduler.reminders import ReminderScheduler
 from storage.db import WriteHealth
@@ -339,6 +340,10 @@ async def _serve(
     finally:
         await supervisor.stop()
         scheduler.shutdown()
+        if application is not None:
+            # The engine is shared by both channels: its Zalo sends in flight must finish
+            # before the Zalo client closes under them.
+            await stop_delivery(application)
         if runner is not None:
             await runner.stop()
         if application is not None:
