@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install demo clean fuzz
+.PHONY: run test lint install demo clean fuzz mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ FUZZ_EXAMPLES ?= 400
 fuzz: $(STAMP)
 	VSTBPN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q \
 		tests/test_fuzz_updates.py --hypothesis-show-statistics
+
+# Mutation testing before a release (not CI: slow on two cores). One target or several, or all:
+# make mutate MODULE="access registration"; targets in tools/mutate.py; results in docs/testing.md.
+MODULE ?= all
+mutate: $(STAMP)
+	$(BIN)/python -m pip install --quiet "mutmut==3.8.1" && $(BIN)/python -m tools.mutate $(MODULE)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

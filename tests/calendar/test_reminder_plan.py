@@ -34,12 +34,14 @@ def config() -> CalendarConfig:
     return load_calendar(DEFAULT_CALENDAR)
 
 
-@pytest.fixture(scope="module")
+# Function-scoped, although a plan is the same in every test: mutmut (make mutate) runs only the
+# tests in which a function was called, and a module-scoped plan is built in the first test only.
+@pytest.fixture
 def plan_2023(config: CalendarConfig) -> list[PlannedReminder]:
     return plan_year(config, 2023)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def plan_2024(config: CalendarConfig) -> list[PlannedReminder]:
     return plan_year(config, 2024)
 
