@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/python -m bot demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The explorer of tests/test_fuzz_updates.py, long: fresh sequences each run.
 FUZZ_EXAMPLES ?= 400
