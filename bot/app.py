@@ -13,8 +13,6 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.context import (
-    DATA_SOURCE_KEY,
-    ROUTER_KEY,
     RUNTIME_KEY,
     SERVICES_KEY,
     TIMEZONE_KEY,
@@ -120,15 +118,11 @@ def build_application(
     application.bot_data[SEND_BUDGET_KEY] = budget
     application.bot_data[REMINDER_INTERVAL_KEY] = settings.reminder_interval_seconds
     application.bot_data[RUN_SCHEDULER_KEY] = run_scheduler
-    application.bot_data[DATA_SOURCE_KEY] = DataSource.from_settings(settings)
     application.add_handlers(guards.HANDLERS, group=GUARD_GROUP)
     application.add_handlers(chat.handlers(), group=MAIN_GROUP)
     application.add_error_handler(on_error)
     shared.workshop = shared.workshop or IsolatedWorkshop(DataSource.from_settings(settings))
-    shared.zalo_enabled = settings.zalo_bot_token is not None
-    shared.zalo_bot_url = getattr(settings, "zalo_bot_url", None)
     application.bot_data[RUNTIME_KEY] = shared
-    application.bot_data[ROUTER_KEY] = shared.router
     delivery = broadcast.setup_delivery(
         application,
         TelegramSender.from_settings(settings, budget=budget),

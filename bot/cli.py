@@ -266,7 +266,7 @@ def _admin_command(settings: Settings, args: argparse.Namespace) -> int:
             t,
             telegram_username=username,
             zalo=settings.zalo_bot_token is not None or not telegram,  # the code always works
-            zalo_bot_url=getattr(settings, "zalo_bot_url", None),
+            zalo_bot_url=settings.zalo_bot_url,
         )
         print(text.plain)
         return 0

@@ -13,8 +13,6 @@ from domain.services import Services
 SERVICES_KEY = "services"
 TIMEZONE_KEY = "tz"
 USER_KEY = "user"
-ROUTER_KEY = "router"  # the ChannelRouter for notices to people on any channel
-DATA_SOURCE_KEY = "data_source"  # bot.isolated.DataSource: for work done in a child process
 RUNTIME_KEY = "runtime"  # commands.core.Runtime: what the command layer may use
 
 

@@ -111,8 +111,8 @@ def build_zalo(
     warnings_route = QuotaNoticeRouter(router, ZaloNotifier(outbox))
     outbox.warnings = QuotaWarnings(quota, services, warnings_route)
     services.registration.on_user_cap = UserCapNotices(services, warnings_route)
-    host, port = _files_listen(settings)
-    shelf = FileShelf(getattr(settings, "public_base_url", None) or "")
+    host, port = settings.files_listen
+    shelf = FileShelf(settings.public_base_url or "")
     files = FileServer(shelf, host, port)
     shared_policy(runtime, enabled=settings.fairness)  # Zalo alone has no Telegram to make it
     adapter = ZaloAdapter(
@@ -123,7 +123,7 @@ def build_zalo(
     runtime.status_lines.append(
         lambda t: zalo_status_lines(quota, t, health=router.health, reminders=services.reminders)
     )
-    runtime.zalo_bot_url = getattr(settings, "zalo_bot_url", None)
+    runtime.zalo_bot_url = settings.zalo_bot_url
     return ZaloChannel(
         client, store, quota, outbox, notifier, adapter, files, delivery, services.db.writes
     )
@@ -163,11 +163,6 @@ def zalo_status_lines(
             )
         )
     return lines
-
-
-def _files_listen(settings: Settings) -> tuple[str, int]:
-    listen = getattr(settings, "files_listen", None)
-    return listen if isinstance(listen, tuple) else ("127.0.0.1", 0)
 
 
 class ZaloRunner:

@@ -140,6 +140,7 @@ class Command:
 
 
 _DECLARED: dict[str, Command] = {}
+_SORTED: dict[str, Command] = {}
 
 
 def command(
@@ -187,8 +188,16 @@ ORDER = (
 )
 
 
+_RANK = {name: index for index, name in enumerate(ORDER)}
+
+
 def declared() -> dict[str, Command]:
-    """Every declared command, in ``ORDER`` (commands not listed there come last)."""
-    rank = {name: index for index, name in enumerate(ORDER)}
-    names = sorted(_DECLARED, key=lambda name: rank.get(name, len(ORDER)))
-    return {name: _DECLARED[name] for name in names}
+    """Every declared command, in ``ORDER`` (commands not listed there come last).
+
+    Asked on every command and /help: sorted once, again only after a new declaration.
+    """
+    if len(_SORTED) != len(_DECLARED):
+        names = sorted(_DECLARED, key=lambda name: _RANK.get(name, len(ORDER)))
+        _SORTED.clear()
+        _SORTED.update((name, _DECLARED[name]) for name in names)
+    return dict(_SORTED)

@@ -9,8 +9,9 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from domain.conversation import Outcome, Reply
-from domain.rich import Mark, Rich, Span, as_rich, plain
+from domain.rich import Mark, Rich, Span, as_rich
 from domain.text import split_text, utf16_len
+from handlers.common import esc
 
 # Telegram's limit is 4096 characters after entity parsing; keep a margin for the title.
 MAX_MESSAGE_CHARS = 3800
@@ -18,10 +19,6 @@ MAX_CAPTION_CHARS = 1024
 FORM_SEPARATOR = "|"
 SCOPE_PREFIX = {"bc": "bc:"}  # the forms' data starts with a digit ("<step>|<code>")
 _TAGS = {Mark.BOLD: "b", Mark.ITALIC: "i", Mark.CODE: "code"}
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def callback_data(reply: Reply, code: str) -> str:
@@ -165,6 +162,3 @@ async def _clear_keyboard(message: Message) -> None:
     except BadRequest as error:  # pressed twice in a row: the first press removed it
         if "not modified" not in str(error).lower():
             raise
-
-
-__all__ = ["esc", "html_chunks", "keyboard", "parse_callback", "plain", "send_outcome"]

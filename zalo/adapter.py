@@ -202,9 +202,10 @@ class ZaloAdapter:
         """What the typed text means here: a command, a cancel word, a numbered choice…"""
         if text.startswith("/"):
             return await dispatch.on_text(req, text)
-        if fold_words(text) in CANCEL_WORDS:
+        word = fold_words(text)
+        if word in CANCEL_WORDS:
             return await dispatch.run_command(req, "cancel")
-        if fold_words(text) in ACK_WORDS:
+        if word in ACK_WORDS:
             # "Đã nhận" confirms the latest announcement even when a form question is open.
             waiting = self._services.broadcasts.awaiting_confirmation(req.me.account_id)
             if waiting is not None:

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import html
-import re
-
 from domain.text import split_text as split_lines
 from domain.text import utf16_len
 
 MAX_MESSAGE_CHARS = 2000  # sendMessage accepts 1-2000 characters
-
-_TAGS = re.compile(r"</?(?:b|i|u|s|code|pre)>")
-
 
 text_len = utf16_len  # an emoji counts twice, so a split never runs over
 
@@ -19,13 +13,3 @@ text_len = utf16_len  # an emoji counts twice, so a split never runs over
 def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """Split at line breaks into chunks within ``limit``; Zalo refuses blank messages."""
     return [chunk for chunk in split_lines(text, limit) if chunk.strip()] or [""]
-
-
-def plain(text: str) -> str:
-    """A message written for Telegram's HTML (shared message ids) as plain text."""
-    return html.unescape(_TAGS.sub("", text))
-
-
-def esc(value: object) -> str:
-    """Escape a value put into a shared HTML message id, before ``plain`` unescapes it."""
-    return html.escape(str(value), quote=False)
